@@ -1,0 +1,1 @@
+"""REST routes of SPEC 6."""

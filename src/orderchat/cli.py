@@ -1,0 +1,129 @@
+"""The `orderchat` command: serve | migrate | token | publish."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import uuid
+from collections.abc import Sequence
+
+from orderchat.config import Settings, hs256_secret, load_settings
+from orderchat.errors import ConfigError
+from orderchat.identity import ROLES, canonical_uuid, issue_token
+
+
+def _uuid_arg(value: str) -> str:
+    try:
+        return canonical_uuid(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a UUID: {value!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orderchat", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the service (applies migrations first)")
+    sub.add_parser("migrate", help="apply pending schema migrations and exit")
+
+    tok = sub.add_parser("token", help="print a development token signed with the HS256 secret")
+    tok.add_argument("--sub", type=_uuid_arg, required=True, help="the user's id (UUID)")
+    tok.add_argument("--role", choices=sorted(ROLES), required=True)
+    tok.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+
+    pub = sub.add_parser("publish", help="post one order event, playing the Order service")
+    pub.add_argument("event_type", metavar="eventType")
+    pub.add_argument("--order-id", type=_uuid_arg, required=True)
+    pub.add_argument("--customer-id", type=_uuid_arg)
+    pub.add_argument("--vendor-id", type=_uuid_arg)
+    pub.add_argument("--rider-id", type=_uuid_arg)
+    pub.add_argument("--reason")
+    pub.add_argument("--delivered-at", help="RFC 3339 time (default: now)")
+    pub.add_argument("--url", help="service base URL (default: http://HOST:PORT)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "serve":
+            from orderchat.server import serve
+
+            return serve(settings)
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        if args.command == "token":
+            print(_token(settings, args.sub, args.role, args.ttl))
+            return 0
+        if args.command == "publish":
+            return _publish(settings, args)
+    except ConfigError as err:
+        print(f"orderchat: configuration error: {err.message}", file=sys.stderr)
+        return 2
+    return 2
+
+
+def _token(settings: Settings, sub: str, role: str, ttl: int) -> str:
+    secret = hs256_secret(settings)
+    if secret is None:
+        raise ConfigError("ORDERCHAT_JWT_SECRET: needed to sign tokens when a public key is set")
+    return issue_token(
+        secret,
+        sub=sub,
+        role=role,
+        ttl_seconds=ttl,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+
+
+async def _migrate(settings: Settings) -> int:
+    from orderchat.store import Store
+
+    store = Store.from_url(settings.effective_database_url)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+    print(f"orderchat: schema up to date ({store.db.dialect})")
+    return 0
+
+
+def _publish(settings: Settings, args: argparse.Namespace) -> int:
+    import httpx
+
+    from orderchat.domain.messages import rfc3339_ms, utcnow_ms
+
+    body: dict[str, object] = {"eventType": args.event_type, "orderId": args.order_id}
+    for key, value in (
+        ("customerId", args.customer_id),
+        ("vendorId", args.vendor_id),
+        ("riderId", args.rider_id),
+        ("reason", args.reason),
+    ):
+        if value is not None:
+            body[key] = value
+    if args.event_type == "order.delivered":
+        body["deliveredAt"] = args.delivered_at or rfc3339_ms(utcnow_ms())
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    url = (args.url or f"http://{host}:{settings.port}").rstrip("/") + "/v1/events"
+    token = _token(settings, str(uuid.uuid4()), "service", 300)
+    try:
+        resp = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as err:
+        print(f"orderchat: cannot reach {url}: {err}", file=sys.stderr)
+        return 1
+    print(resp.text)
+    return 0 if resp.status_code == 200 else 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

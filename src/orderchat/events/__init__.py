@@ -1,0 +1,1 @@
+"""Order events in: HTTP bodies and SQS messages, parsed and applied through EventService."""

@@ -1,0 +1,39 @@
+"""Logging: text or JSON lines. Nothing here ever formats a token or a message's text."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+
+import orjson
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def setup_logging(level: str = "info", fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's own lines carry request paths with query strings (a client may wrongly put
+    # a token there) and the WebSocket handshake status: ours replace them.
+    for name in ("uvicorn.access", "websockets", "uvicorn.error"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("botocore", "aiobotocore", "aiosqlite", "asyncio", "alembic"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,67 @@
+"""Run the app under uvicorn; on SIGTERM stop accepting, drain, then close sockets with 1001."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import uvicorn
+
+from orderchat.app import build_services, create_app
+from orderchat.config import Settings
+from orderchat.logsetup import setup_logging
+from orderchat.services import Services
+
+log = logging.getLogger("orderchat")
+
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class _Server(uvicorn.Server):
+    """uvicorn closes open WebSockets with 1012 on shutdown; SPEC asks for 1001.
+
+    So before uvicorn's own shutdown runs, stop accepting and let the app close its
+    connections (flushing acks first) with 1001.
+    """
+
+    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+        super().__init__(config)
+        self._services = services
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for hook in self._services.extras.get("before_shutdown", []):
+            try:
+                await asyncio.wait_for(hook(), self._services.settings.shutdown_grace_seconds)
+            except Exception:
+                log.exception("shutdown hook failed")
+        await super().shutdown(sockets)
+
+
+def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings, services),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=max(settings.ws_ping_timeout - settings.ws_ping_interval, 1.0),
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+
+
+def serve(settings: Settings) -> int:
+    setup_logging(settings.log_level, settings.log_format)
+    services = build_services(settings)
+    server = _Server(uvicorn_config(settings, services), services)
+    log.info("listening on http://%s:%s", settings.host, settings.port)
+    server.run()
+    return 0

@@ -1,0 +1,110 @@
+"""Engine, transactions and the mapping of driver failures to UnavailableError."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from orderchat.errors import UnavailableError
+
+_TRANSIENT = (exc.OperationalError, exc.InterfaceError, OSError, TimeoutError, ConnectionError)
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy async URL for a ``sqlite:///`` or ``postgresql://`` URL."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
+def is_unavailable(error: BaseException) -> bool:
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _TRANSIENT)
+
+
+class Database:
+    """One engine; ``read()``/``write()`` transactions; SQLite writes serialised in-process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        aurl = async_url(url)
+        self.is_sqlite = aurl.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            path = aurl.removeprefix("sqlite+aiosqlite:///")
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 15}
+        else:
+            kwargs.update(
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                pool_timeout=5,
+                connect_args={"timeout": 5, "command_timeout": 15},
+            )
+        self.engine: AsyncEngine = create_async_engine(aurl, **kwargs)
+        # SQLite allows one writer at a time; an in-process lock avoids "database is locked".
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except Exception as error:
+            if is_unavailable(error):
+                raise UnavailableError("database unavailable") from error
+            raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._write_lock, self.engine.begin() as conn:
+                    yield conn
+        except Exception as error:
+            if is_unavailable(error):
+                raise UnavailableError("database unavailable") from error
+            raise
+
+    async def ping(self, timeout: float = 2.0) -> None:
+        async def _ping() -> None:
+            async with self.read() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(_ping(), timeout)
+        except TimeoutError:
+            raise UnavailableError("database did not answer") from None
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()

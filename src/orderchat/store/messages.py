@@ -1,0 +1,177 @@
+"""Messages: where a message is stored (seq assigned in the same transaction as the open check)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orderchat.domain.messages import Message
+from orderchat.errors import NotFoundError, RoomReadOnlyError
+from orderchat.store.db import Database
+from orderchat.store.schema import chat_messages as M
+from orderchat.store.schema import chat_read_marks as RM
+from orderchat.store.schema import chat_rooms as R
+
+
+def _message(row: Any) -> Message:
+    return Message(
+        message_id=row.message_id,
+        order_id=row.order_id,
+        seq=int(row.seq),
+        sender_id=row.sender_id,
+        sender_role=row.sender_role,
+        content=row.content,
+        created_at=row.created_at,
+        client_message_id=row.client_message_id,
+    )
+
+
+class MessageStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(
+        self,
+        *,
+        order_id: uuid.UUID,
+        sender_id: uuid.UUID,
+        sender_role: str,
+        content: str,
+        client_message_id: str | None,
+        now: datetime,
+    ) -> tuple[Message, bool]:
+        """Store a message; returns it and whether it is a duplicate of an earlier send.
+
+        The seq counter of the room is bumped only while the room is open, in the same
+        transaction as the insert: a close that commits first makes this raise
+        RoomReadOnlyError; a close that comes after waits for the row lock.
+        """
+        try:
+            async with self._db.write() as conn:
+                if client_message_id is not None:
+                    existing = await self._by_client_id(conn, order_id, sender_id, client_message_id)
+                    if existing is not None:
+                        return existing, True
+                seq = (
+                    await conn.execute(
+                        sa.update(R)
+                        .where(R.c.order_id == order_id, R.c.closed_at.is_(None))
+                        .values(last_seq=R.c.last_seq + 1)
+                        .returning(R.c.last_seq)
+                    )
+                ).scalar_one_or_none()
+                if seq is None:
+                    exists = (
+                        await conn.execute(sa.select(R.c.order_id).where(R.c.order_id == order_id))
+                    ).first()
+                    if exists is None:
+                        raise NotFoundError("no such room")
+                    raise RoomReadOnlyError("the room is read-only")
+                msg = Message(
+                    message_id=uuid.uuid4(),
+                    order_id=order_id,
+                    seq=int(seq),
+                    sender_id=sender_id,
+                    sender_role=sender_role,
+                    content=content,
+                    created_at=now,
+                    client_message_id=client_message_id,
+                )
+                await conn.execute(
+                    sa.insert(M).values(
+                        message_id=msg.message_id,
+                        order_id=order_id,
+                        seq=msg.seq,
+                        sender_id=sender_id,
+                        sender_role=sender_role,
+                        content=content,
+                        client_message_id=client_message_id,
+                        created_at=now,
+                    )
+                )
+                return msg, False
+        except exc.IntegrityError:
+            # A concurrent send with the same clientMessageId won the race.
+            if client_message_id is None:
+                raise
+            async with self._db.read() as conn:
+                existing = await self._by_client_id(conn, order_id, sender_id, client_message_id)
+            if existing is None:
+                raise
+            return existing, True
+
+    async def _by_client_id(
+        self, conn: AsyncConnection, order_id: uuid.UUID, sender_id: uuid.UUID, cmid: str
+    ) -> Message | None:
+        row = (
+            await conn.execute(
+                sa.select(M).where(
+                    M.c.order_id == order_id,
+                    M.c.sender_id == sender_id,
+                    M.c.client_message_id == cmid,
+                )
+            )
+        ).one_or_none()
+        return _message(row) if row is not None else None
+
+    async def page(
+        self,
+        order_id: uuid.UUID,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[Message], bool]:
+        """Messages in ascending seq and whether more exist (SPEC 6).
+
+        With ``after_seq``: the first ``limit`` after it; ``has_more`` means newer exist.
+        Otherwise the latest ``limit`` (before ``before_seq`` if given); ``has_more`` means
+        older exist.
+        """
+        query = sa.select(M).where(M.c.order_id == order_id)
+        if after_seq is not None:
+            query = query.where(M.c.seq > after_seq)
+        if before_seq is not None:
+            query = query.where(M.c.seq < before_seq)
+        ascending = after_seq is not None
+        query = query.order_by(M.c.seq.asc() if ascending else M.c.seq.desc()).limit(limit + 1)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        has_more = len(rows) > limit
+        msgs = [_message(r) for r in rows[:limit]]
+        if not ascending:
+            msgs.reverse()
+        return msgs, has_more
+
+    async def after(self, order_id: uuid.UUID, after_seq: int, limit: int = 500) -> list[Message]:
+        msgs, _ = await self.page(order_id, after_seq=after_seq, limit=limit)
+        return msgs
+
+    async def mark_read(
+        self, order_id: uuid.UUID, user_id: uuid.UUID, seq: int, now: datetime
+    ) -> int:
+        """Move the user's read mark forward (never back); returns the stored mark."""
+        async with self._db.write() as conn:
+            current = (
+                await conn.execute(
+                    sa.select(RM.c.seq).where(RM.c.order_id == order_id, RM.c.user_id == user_id)
+                )
+            ).scalar_one_or_none()
+            if current is None:
+                await conn.execute(
+                    sa.insert(RM).values(order_id=order_id, user_id=user_id, seq=seq, updated_at=now)
+                )
+                return seq
+            if seq > current:
+                await conn.execute(
+                    sa.update(RM)
+                    .where(RM.c.order_id == order_id, RM.c.user_id == user_id)
+                    .values(seq=seq, updated_at=now)
+                )
+                return seq
+            return int(current)
