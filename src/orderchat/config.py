@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         """Allowed browser origins; ``None`` means same host only."""
         if not self.allowed_origins:
             return None
-        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+        return frozenset(
+            o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+        )
 
     @property
     def effective_database_url(self) -> str:
@@ -136,7 +138,9 @@ def hs256_secret(settings: Settings, *, create: bool = True) -> str | None:
     path = settings.data_dir / SECRET_FILE
     if path.exists():
         if path.stat().st_mode & 0o077:
-            raise ConfigError(f"ORDERCHAT_DATA_DIR: {path} must not be readable by others (chmod 600)")
+            raise ConfigError(
+                f"ORDERCHAT_DATA_DIR: {path} must not be readable by others (chmod 600)"
+            )
         return path.read_text().strip()
     if not create:
         return None

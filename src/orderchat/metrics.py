@@ -35,10 +35,16 @@ class Metrics:
             registry=r,
         )
         self.events_total = Counter(
-            "orderchat_events_total", "Order events by type and outcome", ["type", "outcome"], registry=r
+            "orderchat_events_total",
+            "Order events by type and outcome",
+            ["type", "outcome"],
+            registry=r,
         )
         self.event_processing_seconds = Histogram(
-            "orderchat_event_processing_seconds", "Time to apply one order event", buckets=_FAST, registry=r
+            "orderchat_event_processing_seconds",
+            "Time to apply one order event",
+            buckets=_FAST,
+            registry=r,
         )
         self.backplane_reconnects_total = Counter(
             "orderchat_backplane_reconnects_total", "Fan-out (Redis) reconnections", registry=r
@@ -46,7 +52,9 @@ class Metrics:
         self.backplane_up = Gauge(
             "orderchat_backplane_up", "1 while the fan-out listener is connected", registry=r
         )
-        self.sqs_up = Gauge("orderchat_sqs_consumer_up", "1 while the SQS consumer polls", registry=r)
+        self.sqs_up = Gauge(
+            "orderchat_sqs_consumer_up", "1 while the SQS consumer polls", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

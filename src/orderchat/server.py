@@ -54,7 +54,7 @@ def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
         log_config=None,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
     )
 
 

@@ -87,7 +87,9 @@ def parse_event(event_type: str, payload: Any) -> OrderEvent:
     if isinstance(model, _Accepted):
         if model.customerId == model.vendorId:
             raise InvalidEventError("customerId and vendorId must differ")
-        return OrderEvent(kind, model.orderId, customer_id=model.customerId, vendor_id=model.vendorId)
+        return OrderEvent(
+            kind, model.orderId, customer_id=model.customerId, vendor_id=model.vendorId
+        )
     if isinstance(model, _Rider):
         return OrderEvent(kind, model.orderId, rider_id=model.riderId)
     if isinstance(model, _Cancelled):

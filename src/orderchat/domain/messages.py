@@ -68,5 +68,7 @@ def validate_client_message_id(value: object) -> str | None:
     if not isinstance(value, str):
         raise InvalidPayloadError("clientMessageId must be a string")
     if not value or len(value) > MAX_CLIENT_MESSAGE_ID:
-        raise InvalidPayloadError(f"clientMessageId must be 1 to {MAX_CLIENT_MESSAGE_ID} characters")
+        raise InvalidPayloadError(
+            f"clientMessageId must be 1 to {MAX_CLIENT_MESSAGE_ID} characters"
+        )
     return value

@@ -47,15 +47,15 @@ class EventService:
             event = parse_event(event_type, payload)
         except InvalidEventError as err:
             self._metrics.events_total.labels(type=event_type, outcome="invalid").inc()
-            log.warning("event rejected source=%s type=%s reason=%s", source, event_type, err.message)
+            log.warning(
+                "event rejected source=%s type=%s reason=%s", source, event_type, err.message
+            )
             raise
         applied = await self._store.rooms.apply_event(event, utcnow_ms())
         outcome: Outcome = "applied" if applied.changed else "duplicate"
         self._metrics.events_total.labels(type=event_type, outcome=outcome).inc()
         self._metrics.event_processing_seconds.observe(time.perf_counter() - started)
-        log.info(
-            "event %s source=%s type=%s order=%s", outcome, source, event_type, event.order_id
-        )
+        log.info("event %s source=%s type=%s order=%s", outcome, source, event_type, event.order_id)
         if applied.changes.any:
             await self.on_room_changed(event.order_id, applied.changes, applied.closed_at)
         return outcome

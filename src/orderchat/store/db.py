@@ -88,13 +88,13 @@ class Database:
                 raise UnavailableError("database unavailable") from error
             raise
 
-    async def ping(self, timeout: float = 2.0) -> None:
+    async def ping(self) -> None:
         async def _ping() -> None:
             async with self.read() as conn:
                 await conn.execute(sa.text("SELECT 1"))
 
         try:
-            await asyncio.wait_for(_ping(), timeout)
+            await asyncio.wait_for(_ping(), 2.0)
         except TimeoutError:
             raise UnavailableError("database did not answer") from None
 

@@ -54,7 +54,9 @@ class MessageStore:
         try:
             async with self._db.write() as conn:
                 if client_message_id is not None:
-                    existing = await self._by_client_id(conn, order_id, sender_id, client_message_id)
+                    existing = await self._by_client_id(
+                        conn, order_id, sender_id, client_message_id
+                    )
                     if existing is not None:
                         return existing, True
                 seq = (
@@ -164,7 +166,9 @@ class MessageStore:
             ).scalar_one_or_none()
             if current is None:
                 await conn.execute(
-                    sa.insert(RM).values(order_id=order_id, user_id=user_id, seq=seq, updated_at=now)
+                    sa.insert(RM).values(
+                        order_id=order_id, user_id=user_id, seq=seq, updated_at=now
+                    )
                 )
                 return seq
             if seq > current:

@@ -71,12 +71,15 @@ class RoomStore:
         async with self._db.write() as conn:
             insert = postgresql.insert(R) if not self._db.is_sqlite else sqlite.insert(R)
             await conn.execute(
-                insert.values(order_id=event.order_id, created_at=now, last_seq=0)
-                .on_conflict_do_nothing(index_elements=["order_id"])
+                insert.values(
+                    order_id=event.order_id, created_at=now, last_seq=0
+                ).on_conflict_do_nothing(index_elements=["order_id"])
             )
             room = (
                 await conn.execute(
-                    sa.select(R.c.closed_reason).where(R.c.order_id == event.order_id).with_for_update()
+                    sa.select(R.c.closed_reason)
+                    .where(R.c.order_id == event.order_id)
+                    .with_for_update()
                 )
             ).one()
             before = await self._load_state(conn, event.order_id, room.closed_reason)
@@ -100,7 +103,9 @@ class RoomStore:
         customer = next((r.user_id for r in rows if r.role == "customer"), None)
         vendor = next((r.user_id for r in rows if r.role == "vendor"), None)
         riders = {
-            r.user_id: domain.RiderState(assigned=r.joined_at is not None, unassigned=r.left_at is not None)
+            r.user_id: domain.RiderState(
+                assigned=r.joined_at is not None, unassigned=r.left_at is not None
+            )
             for r in rows
             if r.role == "rider"
         }
@@ -124,8 +129,18 @@ class RoomStore:
             await conn.execute(
                 sa.insert(P),
                 [
-                    {"order_id": oid, "user_id": after.customer_id, "role": "customer", "joined_at": now},
-                    {"order_id": oid, "user_id": after.vendor_id, "role": "vendor", "joined_at": now},
+                    {
+                        "order_id": oid,
+                        "user_id": after.customer_id,
+                        "role": "customer",
+                        "joined_at": now,
+                    },
+                    {
+                        "order_id": oid,
+                        "user_id": after.vendor_id,
+                        "role": "vendor",
+                        "joined_at": now,
+                    },
                 ],
             )
         for rider_id, new in after.riders.items():

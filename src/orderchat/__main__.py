@@ -1,0 +1,5 @@
+import sys
+
+from orderchat.cli import main
+
+sys.exit(main())
