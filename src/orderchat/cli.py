@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--reason")
     pub.add_argument("--delivered-at", help="RFC 3339 time (default: now)")
     pub.add_argument("--url", help="service base URL (default: http://HOST:PORT)")
+
+    bench = sub.add_parser("bench", help="measure latency, throughput and memory under load")
+    bench.add_argument("--url", help="bench a running server (default: start one on SQLite)")
+    bench.add_argument("--secret", help="its HS256 secret (default: ORDERCHAT_JWT_SECRET)")
+    bench.add_argument("--rooms", type=int, default=50, help="rooms, two clients each")
+    bench.add_argument("--messages", type=int, default=20, help="messages per room")
+    bench.add_argument("--database-url", help="database of the started server")
+    bench.add_argument("--redis-url", help="Redis of the started server")
     return parser
 
 
@@ -59,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "publish":
             return _publish(settings, args)
+        if args.command == "bench":
+            return _bench(settings, args)
     except ConfigError as err:
         print(f"orderchat: configuration error: {err.message}", file=sys.stderr)
         return 2
@@ -117,6 +127,26 @@ def _publish(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(resp.text)
     return 0 if resp.status_code == 200 else 1
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from orderchat.bench.runner import Options, run
+
+    secret = args.secret or (
+        settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    )
+    opts = Options(
+        url=args.url,
+        secret=secret,
+        rooms=args.rooms,
+        messages=args.messages,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+    )
+    print(orjson.dumps(asyncio.run(run(opts)), option=orjson.OPT_INDENT_2).decode())
+    return 0
 
 
 def free_port() -> int:

@@ -1,0 +1,1 @@
+"""`orderchat bench`: a load generator that measures the service from outside."""
