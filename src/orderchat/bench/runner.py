@@ -148,7 +148,8 @@ async def run(opts: Options) -> dict[str, Any]:
             env["ORDERCHAT_DATABASE_URL"] = opts.database_url
         if opts.redis_url:
             env["ORDERCHAT_REDIS_URL"] = opts.redis_url
-        proc = subprocess.Popen([sys.executable, "-m", "orderchat", "serve"], env=env)
+        # Popen returns at once; the bench then polls /healthz asynchronously.
+        proc = subprocess.Popen([sys.executable, "-m", "orderchat", "serve"], env=env)  # noqa: ASYNC220
         base = f"http://127.0.0.1:{port}"
     else:
         if not opts.secret:
