@@ -54,7 +54,8 @@ class Database:
                 pool_timeout=5,
                 connect_args={"timeout": 5, "command_timeout": 15},
             )
-        self.engine: AsyncEngine = create_async_engine(aurl, **kwargs)
+        # hide_parameters: a driver error must never carry message text into a log line.
+        self.engine: AsyncEngine = create_async_engine(aurl, hide_parameters=True, **kwargs)
         # SQLite allows one writer at a time; an in-process lock avoids "database is locked".
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
