@@ -6,12 +6,15 @@ import asyncio
 import logging
 import socket
 
+import sqlalchemy.exc
 import uvicorn
 
 from orderchat.app import build_services, create_app
 from orderchat.config import Settings
+from orderchat.errors import ConfigError, UnavailableError
 from orderchat.logsetup import setup_logging
 from orderchat.services import Services
+from orderchat.store import Store
 
 log = logging.getLogger("orderchat")
 
@@ -58,8 +61,30 @@ def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
     )
 
 
+def _migrate_first(settings: Settings) -> None:
+    """Apply migrations before listening, so a database problem is one clear line."""
+
+    async def run() -> None:
+        store = Store.from_url(settings.effective_database_url)
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except UnavailableError:
+        raise ConfigError("ORDERCHAT_DATABASE_URL: the database does not answer") from None
+    except sqlalchemy.exc.DBAPIError as err:
+        reason = str(err.orig).splitlines()[0] if err.orig is not None else type(err).__name__
+        raise ConfigError(f"ORDERCHAT_DATABASE_URL: {reason}") from None
+
+
 def serve(settings: Settings) -> int:
     setup_logging(settings.log_level, settings.log_format)
+    if settings.auto_migrate:
+        _migrate_first(settings)
+        settings = settings.model_copy(update={"auto_migrate": False})
     services = build_services(settings)
     server = _Server(uvicorn_config(settings, services), services)
     log.info("listening on http://%s:%s", settings.host, settings.port)
