@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
@@ -52,16 +53,23 @@ class JwksKeys:
     would block the event loop; this uses httpx's async client instead.
     """
 
-    def __init__(self, url: str, *, refetch_seconds: float = JWKS_REFETCH_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        refetch_seconds: float = JWKS_REFETCH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
         self._refetch_seconds = refetch_seconds
+        self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._last_fetch = float("-inf")
         self._lock = asyncio.Lock()
         self.fetches = 0
 
     async def _fetch(self) -> None:
-        self._last_fetch = time.monotonic()
+        self._last_fetch = self._clock()
         self.fetches += 1
         try:
             async with httpx.AsyncClient(timeout=5.0) as client:
@@ -86,7 +94,7 @@ class JwksKeys:
             return key
         async with self._lock:
             key = self._keys.get(kid)
-            if key is None and time.monotonic() - self._last_fetch >= self._refetch_seconds:
+            if key is None and self._clock() - self._last_fetch >= self._refetch_seconds:
                 await self._fetch()
                 key = self._keys.get(kid)
         return key
