@@ -24,6 +24,7 @@ from orderchat.errors import (
 from orderchat.events.service import EventService
 from orderchat.identity import TokenVerifier
 from orderchat.metrics import Metrics
+from orderchat.realtime.redis_fanout import install_redis_fanout
 from orderchat.services import Services
 from orderchat.store import Store
 
@@ -56,6 +57,7 @@ def build_services(settings: Settings) -> Services:
         events=EventService(store, metrics),
     )
     services.readiness["database"] = store.db.ping
+    install_redis_fanout(services)
     return services
 
 

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from orderchat.metrics import Metrics
 from orderchat.realtime.fanout import Handler
+from orderchat.services import Services
 
 log = logging.getLogger("orderchat.fanout")
 
@@ -291,3 +292,16 @@ class RedisFanout:
 
 def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def install_redis_fanout(services: Services) -> RedisFanout | None:
+    """With ``ORDERCHAT_REDIS_URL`` set: the fan-out the hub takes, its hooks and readiness."""
+    url = services.settings.redis_url
+    if not url:
+        return None
+    fanout = RedisFanout(url, services.metrics)
+    services.extras["fanout"] = fanout
+    services.extras.setdefault("startup", []).append(fanout.start)
+    services.extras.setdefault("shutdown", []).append(fanout.close)
+    services.readiness["redis"] = fanout.ping
+    return fanout
