@@ -22,8 +22,10 @@ from orderchat.errors import (
     UnavailableError,
 )
 from orderchat.events.service import EventService
+from orderchat.events.sqs import install_sqs_consumer
 from orderchat.identity import TokenVerifier
 from orderchat.metrics import Metrics
+from orderchat.realtime.gateway import install_realtime
 from orderchat.realtime.redis_fanout import install_redis_fanout
 from orderchat.services import Services
 from orderchat.store import Store
@@ -57,6 +59,7 @@ def build_services(settings: Settings) -> Services:
         events=EventService(store, metrics),
     )
     services.readiness["database"] = store.db.ping
+    install_sqs_consumer(services)
     install_redis_fanout(services)
     return services
 
@@ -106,4 +109,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     for router in (rooms.router, admin.router, events.router, health.router):
         app.include_router(router)
+    install_realtime(app, services)
     return app

@@ -1,0 +1,133 @@
+"""The WebSocket upgrade (SPEC 5.1): who may connect, answered with a real HTTP status.
+
+Checks, in order: ``orderId``/``lastSeq`` (400), the token (401), the browser ``Origin``
+(403), the role and the room (403), the user's connection slots (429). The token comes
+from ``Authorization: Bearer`` or the subprotocol pair ``orderchat.v1, bearer.<jwt>``,
+never from the query string.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket
+
+from orderchat.domain.access import can_read
+from orderchat.domain.messages import utcnow_ms
+from orderchat.errors import AuthError, UnavailableError
+from orderchat.identity import Principal, bearer_token
+from orderchat.realtime.hub import Hub
+from orderchat.services import Services
+from orderchat.store.rooms import RoomView
+
+SUBPROTOCOL = "orderchat.v1"
+BEARER_PREFIX = "bearer."
+MAX_LAST_SEQ_DIGITS = 18
+
+
+class Denied(Exception):
+    def __init__(self, status: int, outcome: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.outcome = outcome
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    order_id: uuid.UUID
+    last_seq: int | None
+    principal: Principal
+    room: RoomView
+    subprotocol: str | None
+
+
+def _query(ws: WebSocket) -> tuple[uuid.UUID, int | None]:
+    raw_order = ws.query_params.get("orderId")
+    try:
+        order_id = uuid.UUID(raw_order or "")
+    except ValueError:
+        raise Denied(400, "bad_request", "orderId: missing or not a UUID") from None
+    raw_seq = ws.query_params.get("lastSeq")
+    if raw_seq is None:
+        return order_id, None
+    if not raw_seq.isascii() or not raw_seq.isdigit() or len(raw_seq) > MAX_LAST_SEQ_DIGITS:
+        raise Denied(400, "bad_request", "lastSeq: not a non-negative integer")
+    return order_id, int(raw_seq)
+
+
+def _token(ws: WebSocket) -> str | None:
+    token = bearer_token(ws.headers.get("authorization"))
+    if token is not None:
+        return token
+    for proto in ws.scope.get("subprotocols", []):
+        if proto.startswith(BEARER_PREFIX) and len(proto) > len(BEARER_PREFIX):
+            return str(proto[len(BEARER_PREFIX) :])
+    return None
+
+
+def _default_port(scheme: str) -> int | None:
+    return {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(scheme)
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str] | None) -> bool:
+    """No Origin: a native client. Else the configured list, or by default the same host."""
+    if origin is None:
+        return True
+    origin = origin.strip().rstrip("/")
+    if allowed is not None:
+        return origin in allowed
+    if not host:
+        return False
+    try:
+        parts = urlsplit(origin)
+        o_host, o_port = parts.hostname, parts.port or _default_port(parts.scheme)
+        h = urlsplit("//" + host.strip())
+        h_host, h_port = h.hostname, h.port or _default_port(parts.scheme)
+    except ValueError:
+        return False
+    return o_host is not None and o_host == h_host and o_port == h_port
+
+
+async def admit(ws: WebSocket, services: Services, hub: Hub) -> Admission:
+    """Check the upgrade; on success the user holds one connection slot (``hub.release``)."""
+    if hub.draining:
+        raise Denied(503, "unavailable", "server shutting down")
+    order_id, last_seq = _query(ws)
+    token = _token(ws)
+    if token is None:
+        raise Denied(401, "unauthorized", "missing token")
+    try:
+        principal = await services.verifier.verify(token)
+    except AuthError as err:
+        raise Denied(401, "unauthorized", err.message) from None
+    if principal.expires_at <= time.time():
+        raise Denied(401, "unauthorized", "token expired")
+    if not origin_allowed(
+        ws.headers.get("origin"), ws.headers.get("host"), services.settings.origins
+    ):
+        raise Denied(403, "forbidden", "origin not allowed")
+    if principal.role == "service":
+        raise Denied(403, "forbidden", "service tokens may only post events")
+    try:
+        room = await services.store.rooms.get(order_id)
+    except UnavailableError:
+        raise Denied(503, "unavailable", "database unavailable") from None
+    if room is None or not can_read(principal, room):
+        raise Denied(403, "forbidden", "not a participant of this room")
+    if not hub.reserve(order_id, principal.user_id):
+        raise Denied(429, "too_many", "too many connections to this room")
+    if principal.is_admin:
+        try:
+            await services.store.audit.record(
+                uuid.UUID(principal.user_id), "live_view", order_id, utcnow_ms()
+            )
+        except UnavailableError:
+            hub.release(order_id, principal.user_id)
+            raise Denied(503, "unavailable", "database unavailable") from None
+    offered = ws.scope.get("subprotocols", [])
+    subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
+    return Admission(order_id, last_seq, principal, room, subprotocol)

@@ -1,0 +1,367 @@
+"""The hub: this instance's live rooms, their connections, and every delivery to them.
+
+It delivers to its own connections directly and hands every room payload to the fan-out
+for the other instances (tagged with its instance id, so its own echoes are ignored). It
+subscribes to a room's fan-out channel only while it holds a connection to that room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from orderchat.config import Settings
+from orderchat.domain.messages import Message, rfc3339_or_none, utcnow_ms
+from orderchat.domain.rooms import RoomChanges
+from orderchat.errors import ForbiddenError, UnavailableError
+from orderchat.identity import Principal
+from orderchat.metrics import Metrics
+from orderchat.realtime.fanout import Fanout
+from orderchat.realtime.outbox import Outbox
+from orderchat.realtime.protocol import encode
+from orderchat.realtime.ratelimit import TokenBucket
+from orderchat.store import Store
+
+log = logging.getLogger("orderchat.realtime")
+
+SUBSCRIBE_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass(eq=False)
+class Connection:
+    id: int
+    order_id: uuid.UUID
+    principal: Principal
+    outbox: Outbox
+    revoked: bool = False
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    @property
+    def role(self) -> str:
+        return self.principal.role
+
+
+@dataclass(eq=False)
+class LocalRoom:
+    order_id: uuid.UUID
+    conns: set[Connection] = field(default_factory=set)
+    inflight: int = 0
+    closed: bool = False
+
+
+class Hub:
+    def __init__(self, store: Store, metrics: Metrics, settings: Settings, fanout: Fanout) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.settings = settings
+        self.fanout = fanout
+        self.instance_id = uuid.uuid4().hex
+        self.rooms: dict[uuid.UUID, LocalRoom] = {}
+        self.draining = False
+        self._slots: dict[tuple[uuid.UUID, str], int] = {}
+        self._buckets: dict[str, tuple[TokenBucket, int]] = {}
+        self._subscribed: set[uuid.UUID] = set()
+        self._sub_lock = asyncio.Lock()
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._inflight_total = 0
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.fanout.on_reconnect = self._on_fanout_reconnect
+
+    async def drain(self) -> None:
+        """SIGTERM: refuse new sends, let stored sends be acked, close everything with 1001."""
+        self.draining = True
+        await self._idle.wait()
+        conns = [c for room in self.rooms.values() for c in room.conns]
+        for conn in conns:
+            conn.outbox.close(1001, "server shutting down")
+        if conns:
+            await asyncio.wait([asyncio.ensure_future(c.outbox.done.wait()) for c in conns])
+
+    async def close(self) -> None:
+        self.draining = True
+        for room in list(self.rooms.values()):
+            for conn in room.conns:
+                conn.outbox.close(1001, "server shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- connections --------------------------------------------------------------------
+
+    def reserve(self, order_id: uuid.UUID, user_id: str) -> bool:
+        """Take one of the user's connection slots to the room, if one is free."""
+        key = (order_id, user_id)
+        held = self._slots.get(key, 0)
+        if held >= self.settings.max_connections_per_user:
+            return False
+        self._slots[key] = held + 1
+        return True
+
+    def release(self, order_id: uuid.UUID, user_id: str) -> None:
+        key = (order_id, user_id)
+        held = self._slots.get(key, 0) - 1
+        if held > 0:
+            self._slots[key] = held
+        else:
+            self._slots.pop(key, None)
+
+    async def register(
+        self,
+        order_id: uuid.UUID,
+        principal: Principal,
+        send_text: Callable[[str], Awaitable[None]],
+        close: Callable[[int, str], Awaitable[None]],
+    ) -> Connection:
+        """Join the room (and its fan-out channel) before anything is read from the store."""
+        room = self.rooms.get(order_id)
+        if room is None:
+            room = self.rooms[order_id] = LocalRoom(order_id)
+        outbox = Outbox(
+            send_text,
+            close,
+            fetch=lambda after: self._fetch(order_id, after),
+            inflight=lambda: room.inflight,
+        )
+        conn = Connection(next(self._ids), order_id, principal, outbox)
+        room.conns.add(conn)
+        bucket, users = self._buckets.get(principal.user_id, (None, 0))
+        if bucket is None:
+            bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
+        self._buckets[principal.user_id] = (bucket, users + 1)
+        await self._sync_subscription(order_id)
+        return conn
+
+    async def unregister(self, conn: Connection) -> None:
+        room = self.rooms.get(conn.order_id)
+        if room is not None:
+            room.conns.discard(conn)
+            self._forget_if_empty(room)
+        bucket, users = self._buckets.get(conn.user_id, (None, 0))
+        if bucket is not None:
+            if users > 1:
+                self._buckets[conn.user_id] = (bucket, users - 1)
+            else:
+                del self._buckets[conn.user_id]
+        self.release(conn.order_id, conn.user_id)
+        await self._sync_subscription(conn.order_id)
+
+    def _forget_if_empty(self, room: LocalRoom) -> bool:
+        """Drop a room without connections once no send to it is in flight (until then,
+        a connection joining must share the object that send will deliver to)."""
+        if room.conns or room.inflight or self.rooms.get(room.order_id) is not room:
+            return False
+        del self.rooms[room.order_id]
+        return True
+
+    def room_of(self, conn: Connection) -> LocalRoom:
+        room = self.rooms.get(conn.order_id)
+        if room is None:  # only after unregister; keep the object usable
+            room = LocalRoom(conn.order_id)
+        return room
+
+    def allow_send(self, conn: Connection) -> bool:
+        bucket, _ = self._buckets.get(conn.user_id, (None, 0))
+        return bucket is None or bucket.take()
+
+    async def _sync_subscription(self, order_id: uuid.UUID) -> None:
+        async with self._sub_lock:
+            want = order_id in self.rooms
+            have = order_id in self._subscribed
+            try:
+                if want and not have:
+                    self._subscribed.add(order_id)
+                    await asyncio.wait_for(
+                        self.fanout.subscribe(str(order_id), self._on_payload),
+                        SUBSCRIBE_TIMEOUT_SECONDS,
+                    )
+                elif have and not want:
+                    self._subscribed.discard(order_id)
+                    await asyncio.wait_for(
+                        self.fanout.unsubscribe(str(order_id)), SUBSCRIBE_TIMEOUT_SECONDS
+                    )
+            except Exception as error:  # the fan-out catches up by itself (on_reconnect)
+                log.warning("fan-out (un)subscribe failed order=%s: %r", order_id, error)
+
+    async def _fetch(self, order_id: uuid.UUID, after: int) -> list[tuple[int, str]]:
+        messages = await self.store.messages.after(order_id, after, limit=500)
+        return [(m.seq, encode("newMessage", m.to_wire())) for m in messages]
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def send(
+        self, conn: Connection, content: str, client_message_id: str | None
+    ) -> tuple[Message, bool]:
+        """Store one message and deliver it: ack to ``conn``, newMessage to everyone else."""
+        if self.draining:
+            raise UnavailableError("server shutting down; retry")
+        if conn.revoked:
+            raise ForbiddenError("access revoked")
+        room = self.room_of(conn)
+        room.inflight += 1
+        self._inflight_total += 1
+        self._idle.clear()
+        try:
+            async with conn.outbox.send_lock:
+                started = time.perf_counter()
+                try:
+                    msg, duplicate = await self.store.messages.append(
+                        order_id=conn.order_id,
+                        sender_id=uuid.UUID(conn.user_id),
+                        sender_role=conn.role,
+                        content=content,
+                        client_message_id=client_message_id,
+                        now=utcnow_ms(),
+                    )
+                finally:
+                    stored = time.perf_counter()
+                    self.metrics.message_store_seconds.observe(stored - started)
+                self._deliver(room, msg, conn, duplicate)
+                self.metrics.message_fanout_seconds.observe(time.perf_counter() - stored)
+                return msg, duplicate
+        finally:
+            room.inflight -= 1
+            self._inflight_total -= 1
+            if self._inflight_total == 0:
+                self._idle.set()
+            for other in room.conns:
+                other.outbox.poke()
+            if self._forget_if_empty(room):
+                self._spawn(self._sync_subscription(room.order_id))
+
+    def _deliver(self, room: LocalRoom, msg: Message, sender: Connection, duplicate: bool) -> None:
+        wire = msg.to_wire()
+        if not duplicate:
+            frame = encode("newMessage", wire)
+            for conn in room.conns:
+                if conn is not sender:
+                    conn.outbox.offer(msg.seq, frame)
+            self._publish(room.order_id, {"t": "m", "m": wire})
+        ack = encode("messageAck", {**wire, "duplicate": duplicate})
+        sender.outbox.offer(msg.seq, ack, ack=True, duplicate=duplicate)
+
+    # --- ephemeral frames ---------------------------------------------------------------
+
+    def broadcast(self, conn: Connection, event: str, data: dict[str, Any]) -> None:
+        """A frame for every other connection of the room, here and on other instances."""
+        frame = encode(event, data)
+        for other in self.room_of(conn).conns:
+            if other is not conn:
+                other.outbox.push(frame)
+        self._publish(conn.order_id, {"t": "f", "f": frame})
+
+    # --- room life ----------------------------------------------------------------------
+
+    async def room_changed(
+        self, order_id: uuid.UUID, changes: RoomChanges, closed_at: datetime | None
+    ) -> None:
+        """EventService listener: tell live connections here and everywhere else."""
+        payload: dict[str, Any] = {
+            "t": "c",
+            "j": [[str(u), r] for u, r in changes.joined],
+            "l": [[str(u), r] for u, r in changes.left],
+            "c": changes.closed,
+            "at": rfc3339_or_none(closed_at),
+        }
+        self._apply_changes(order_id, payload)
+        self._publish(order_id, payload)
+
+    def _apply_changes(self, order_id: uuid.UUID, change: dict[str, Any]) -> None:
+        room = self.rooms.get(order_id)
+        if room is None:
+            return
+        for uid, role in change.get("j", []):
+            self._push_all(room, encode("participantJoined", {"userId": uid, "role": role}))
+        for uid, role in change.get("l", []):
+            for conn in room.conns:
+                if conn.user_id == uid and conn.role == role:
+                    conn.revoked = True
+                    conn.outbox.close(4403, "access revoked")
+            self._push_all(room, encode("participantLeft", {"userId": uid, "role": role}))
+        if change.get("c"):
+            room.closed = True
+            data = {"orderId": str(order_id), "reason": change["c"], "closedAt": change.get("at")}
+            self._push_all(room, encode("roomClosed", data))
+
+    def _push_all(self, room: LocalRoom, frame: str) -> None:
+        for conn in room.conns:
+            conn.outbox.push(frame)
+
+    # --- the fan-out ----------------------------------------------------------------------
+
+    def _publish(self, order_id: uuid.UUID, payload: dict[str, Any]) -> None:
+        payload["i"] = self.instance_id
+        payload["o"] = str(order_id)
+        try:
+            self.fanout.publish(str(order_id), orjson.dumps(payload))
+        except Exception as error:  # publish must never break the send path
+            log.warning("fan-out publish failed: %r", error)
+
+    def _on_payload(self, raw: bytes) -> None:
+        try:
+            payload = orjson.loads(raw)
+            if payload.get("i") == self.instance_id:
+                return
+            order_id = uuid.UUID(payload["o"])
+            kind = payload["t"]
+        except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+            log.warning("fan-out payload ignored: not one of ours")
+            return
+        room = self.rooms.get(order_id)
+        if room is None:
+            return
+        if kind == "m":
+            wire = payload["m"]
+            frame = encode("newMessage", wire)
+            for conn in room.conns:
+                conn.outbox.offer(int(wire["seq"]), frame)
+        elif kind == "f":
+            self._push_all(room, payload["f"])
+        elif kind == "c":
+            self._apply_changes(order_id, payload)
+
+    def _on_fanout_reconnect(self) -> None:
+        self._spawn(self.resync_all())
+
+    async def resync_all(self) -> None:
+        """After a fan-out outage: deliver what each local room missed, from the store."""
+        for order_id in list(self.rooms):
+            with contextlib.suppress(UnavailableError):
+                await self.resync(order_id)
+
+    async def resync(self, order_id: uuid.UUID) -> None:
+        view = await self.store.rooms.get(order_id)
+        room = self.rooms.get(order_id)
+        if view is None or room is None:
+            return
+        for conn in list(room.conns):
+            conn.outbox.expect(view.last_seq)
+        if view.read_only and not room.closed:
+            at = rfc3339_or_none(view.closed_at)
+            self._apply_changes(order_id, {"c": view.closed_reason, "at": at})
+        active = {(str(u), r) for u, r in view.participants}
+        for conn in list(room.conns):
+            if conn.role != "admin" and (conn.user_id, conn.role) not in active:
+                self._apply_changes(order_id, {"l": [[conn.user_id, conn.role]]})

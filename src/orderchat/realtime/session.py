@@ -1,0 +1,130 @@
+"""One accepted connection's client frames (SPEC 5.2, 5.3, 5.5): what each one does.
+
+A bad frame is answered with an ``error`` frame and never closes the connection. Frames
+are handled one at a time, so a connection has at most one send in flight (its ack and
+its next send keep their order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from orderchat.domain.messages import utcnow_ms, validate_client_message_id, validate_content
+from orderchat.errors import (
+    AuthError,
+    ForbiddenError,
+    NotFoundError,
+    OrderChatError,
+)
+from orderchat.identity import TokenVerifier
+from orderchat.realtime.hub import Connection, Hub
+from orderchat.realtime.protocol import (
+    ClientFrame,
+    ProtocolError,
+    encode,
+    error_frame,
+    int_field,
+    parse_frame,
+    str_field,
+)
+
+log = logging.getLogger("orderchat.realtime")
+
+
+class Session:
+    def __init__(self, hub: Hub, conn: Connection, verifier: TokenVerifier) -> None:
+        self.hub = hub
+        self.conn = conn
+        self.verifier = verifier
+        self._expiry: asyncio.TimerHandle | None = None
+        self.arm_expiry(conn.principal.expires_at)
+
+    def arm_expiry(self, expires_at: float) -> None:
+        """Close with 4401 when the token expires (unless ``authenticate`` moves it)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, expires_at - time.time())
+        self._expiry = loop.call_later(delay, self.conn.outbox.close, 4401, "token expired")
+
+    def stop(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+
+    def _error(self, code: str, message: str, cmid: str | None = None) -> None:
+        self.conn.outbox.push(error_frame(code, message, cmid))
+
+    async def handle(self, text: str | bytes) -> None:
+        try:
+            frame = parse_frame(text)
+        except ProtocolError as err:
+            self._error(err.code, err.message)
+            return
+        cmid = frame.client_message_id
+        try:
+            if frame.event == "sendMessage":
+                await self._send(frame)
+            elif frame.event == "ping":
+                self.conn.outbox.push(encode("pong", {}))
+            elif frame.event == "typing":
+                self._typing()
+            elif frame.event == "markRead":
+                await self._mark_read(frame)
+            elif frame.event == "authenticate":
+                await self._authenticate(frame)
+        except ProtocolError as err:
+            self._count(frame, err.code)
+            self._error(err.code, err.message, cmid)
+        except NotFoundError as err:
+            self._count(frame, "FORBIDDEN")
+            self._error("FORBIDDEN", err.message, cmid)
+        except OrderChatError as err:
+            self._count(frame, err.code)
+            self._error(err.code, err.message, cmid)
+
+    def _count(self, frame: ClientFrame, code: str) -> None:
+        if frame.event == "sendMessage":
+            self.hub.metrics.messages_total.labels(outcome=code.lower()).inc()
+
+    async def _send(self, frame: ClientFrame) -> None:
+        if self.conn.principal.is_admin:
+            raise ForbiddenError("admins cannot send")
+        content = validate_content(frame.data.get("message"), self.hub.settings.max_message_chars)
+        cmid = validate_client_message_id(frame.data.get("clientMessageId"))
+        if not self.hub.allow_send(self.conn):
+            raise ProtocolError("RATE_LIMITED", "too many messages; slow down")
+        _msg, duplicate = await self.hub.send(self.conn, content, cmid)
+        self.hub.metrics.messages_total.labels(outcome="duplicate" if duplicate else "stored").inc()
+
+    def _typing(self) -> None:
+        if self.conn.principal.is_admin:
+            raise ForbiddenError("admins are read-only")
+        if self.hub.room_of(self.conn).closed:
+            raise ProtocolError("ROOM_READ_ONLY", "the room is read-only")
+        self.hub.broadcast(self.conn, "typing", {"userId": self.conn.user_id})
+
+    async def _mark_read(self, frame: ClientFrame) -> None:
+        if self.conn.principal.is_admin:
+            raise ForbiddenError("admins are read-only")
+        seq = int_field(frame.data, "seq")
+        stored = await self.hub.store.messages.mark_read(
+            self.conn.order_id, uuid.UUID(self.conn.user_id), seq, utcnow_ms()
+        )
+        self.hub.broadcast(self.conn, "read", {"userId": self.conn.user_id, "seq": stored})
+
+    async def _authenticate(self, frame: ClientFrame) -> None:
+        token = str_field(frame.data, "token")
+        try:
+            principal = await self.verifier.verify(token)
+        except AuthError as err:
+            raise ProtocolError("INVALID_PAYLOAD", f"token rejected: {err.message}") from None
+        current = self.conn.principal
+        if principal.user_id != current.user_id or principal.role != current.role:
+            raise ForbiddenError("the token is for another identity")
+        if principal.expires_at <= time.time():
+            raise ProtocolError("INVALID_PAYLOAD", "token rejected: token expired")
+        self.conn.principal = principal
+        self.arm_expiry(principal.expires_at)
