@@ -8,6 +8,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 from orderchat.config import Settings, hs256_secret, load_settings
 from orderchat.errors import ConfigError
@@ -59,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from orderchat.server import serve
 
+            _prepare_local_state(settings)
             return serve(settings)
         if args.command == "migrate":
+            _prepare_local_state(settings)
             return asyncio.run(_migrate(settings))
         if args.command == "token":
             print(_token(settings, args.sub, args.role, args.ttl))
@@ -73,6 +76,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orderchat: configuration error: {err.message}", file=sys.stderr)
         return 2
     return 2
+
+
+def _prepare_local_state(settings: Settings) -> None:
+    """Create the SQLite file's directory now, so a bad path is one line naming its variable."""
+    if settings.database_url is None:
+        path, variable = settings.data_dir, "ORDERCHAT_DATA_DIR"
+    elif settings.database_url.startswith("sqlite:///"):
+        path = Path(settings.database_url.removeprefix("sqlite:///")).parent
+        variable = "ORDERCHAT_DATABASE_URL"
+    else:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot create {path}: {exc.strerror}") from None
 
 
 def _token(settings: Settings, sub: str, role: str, ttl: int) -> str:
