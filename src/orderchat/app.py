@@ -22,6 +22,7 @@ from orderchat.errors import (
     UnavailableError,
 )
 from orderchat.events.service import EventService
+from orderchat.events.sqs import install_sqs_consumer
 from orderchat.identity import TokenVerifier
 from orderchat.metrics import Metrics
 from orderchat.realtime.gateway import install_realtime
@@ -58,6 +59,7 @@ def build_services(settings: Settings) -> Services:
         events=EventService(store, metrics),
     )
     services.readiness["database"] = store.db.ping
+    install_sqs_consumer(services)
     install_redis_fanout(services)
     return services
 

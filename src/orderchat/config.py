@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     ws_ping_interval: float = Field(default=20.0, gt=0)
     ws_ping_timeout: float = Field(default=60.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    sqs_wait_seconds: int = Field(default=20, ge=0, le=20)  # ReceiveMessage long poll
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
