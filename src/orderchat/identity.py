@@ -144,18 +144,20 @@ class TokenVerifier:
         if alg == "HS256" and self._secret is not None:
             return self._secret, alg
         if alg in ASYMMETRIC_ALGS:
+            kid = header.get("kid")
+            if self._jwks is not None and isinstance(kid, str) and kid:
+                key = await self._jwks.get(kid)
+                if key is not None and key.algorithm_name == alg:
+                    return key.key, alg
+                if alg not in self._public_keys:
+                    raise AuthError(
+                        "unknown signing key" if key is None else "algorithm does not match the key"
+                    )
+            # With both a PEM and a JWKS configured, a kid the JWKS lacks falls back to the PEM.
             if alg in self._public_keys:
                 return self._public_keys[alg], alg
             if self._jwks is not None:
-                kid = header.get("kid")
-                if not isinstance(kid, str) or not kid:
-                    raise AuthError("token has no key id (kid)")
-                key = await self._jwks.get(kid)
-                if key is None:
-                    raise AuthError("unknown signing key")
-                if key.algorithm_name != alg:
-                    raise AuthError("algorithm does not match the key")
-                return key.key, alg
+                raise AuthError("token has no key id (kid)")
         raise AuthError("token algorithm not accepted")
 
     async def verify(self, token: str) -> Principal:

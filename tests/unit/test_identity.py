@@ -429,3 +429,21 @@ def test_token_subject_id_kept_canonical() -> None:
     assert canonical_uuid(str(u).upper()) == str(u)
     with pytest.raises(ValueError):
         canonical_uuid(123)
+
+
+async def test_jwks_and_public_key_together(
+    jwks_server: JwksServer, rsa_priv: rsa.RSAPrivateKey
+) -> None:
+    idp_key = rsa_key()
+    jwks_server.add(idp_key, "idp-1")
+    verifier = TokenVerifier(
+        public_key_pem=public_pem(rsa_priv), jwks=JwksKeys(jwks_server.url, clock=FakeClock())
+    )
+    from_jwks = jwt.encode(claims(role="vendor"), idp_key, "RS256", headers={"kid": "idp-1"})
+    assert (await verifier.verify(from_jwks)).role == "vendor"
+    from_pem = jwt.encode(claims(role="rider"), rsa_priv, "RS256", headers={"kid": "other"})
+    assert (await verifier.verify(from_pem)).role == "rider"
+    assert (await verifier.verify(jwt.encode(claims(), rsa_priv, "RS256"))).role == "customer"
+    # The JWKS key id does not let another key through, nor the PEM key sign as it.
+    await rejected(verifier, jwt.encode(claims(), rsa_key(), "RS256", headers={"kid": "idp-1"}))
+    await rejected(verifier, jwt.encode(claims(), rsa_key(), "RS256", headers={"kid": "x"}))
