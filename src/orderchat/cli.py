@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import socket
 import sys
 import uuid
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from orderchat.server import serve
 
             _prepare_local_state(settings)
+            _check_listen_address(settings)
             return serve(settings)
         if args.command == "migrate":
             _prepare_local_state(settings)
@@ -91,6 +93,24 @@ def _prepare_local_state(settings: Settings) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{variable}: cannot create {path}: {exc.strerror}") from None
+
+
+def _check_listen_address(settings: Settings) -> None:
+    """Fail at start, naming the variable, when the address cannot be listened on."""
+    try:
+        infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"ORDERCHAT_HOST: cannot resolve {settings.host!r}: {exc}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            variable = "ORDERCHAT_PORT" if exc.errno == errno.EADDRINUSE else "ORDERCHAT_HOST"
+            raise ConfigError(
+                f"{variable}: cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+            ) from None
 
 
 def _token(settings: Settings, sub: str, role: str, ttl: int) -> str:

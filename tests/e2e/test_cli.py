@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -197,6 +198,34 @@ def test_bad_configuration_one_line(tmp_path: Path, name: str, value: str) -> No
     assert f"ORDERCHAT_{name}" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert value not in lines[0] or name not in ("JWT_SECRET",)  # a secret is never echoed
+
+
+def test_listen_address_problems_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run(tmp_path, "serve", port=port)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ORDERCHAT_PORT" in lines[0] and port in lines[0], result.stderr
+    result = run(tmp_path, "serve", host="no-such-host.invalid", port=str(free_port()))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0
+    assert len(lines) == 1 and "ORDERCHAT_HOST" in lines[0], result.stderr
+
+
+def test_publish_without_a_server(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "publish",
+        "order.cancelled",
+        "--order-id",
+        str(uuid.uuid4()),
+        port=str(free_port()),
+    )
+    assert result.returncode != 0
+    assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("command", ["serve", "migrate"])
