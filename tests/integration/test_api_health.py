@@ -91,3 +91,26 @@ async def test_readyz_503_sqlite_unopenable(tmp_path: Path) -> None:
         auto_migrate=False,
     )
     await _check_503(settings)
+
+
+async def test_database_down_answers_503_not_500(tmp_path: Path) -> None:
+    from orderchat.identity import issue_token
+
+    url = f"postgresql://postgres@127.0.0.1:{closed_port()}/orderchat"
+    settings = Settings(
+        data_dir=tmp_path, database_url=url, jwt_secret=TEST_SECRET, auto_migrate=False
+    )
+    application = create_app(settings)
+    svc = issue_token(TEST_SECRET, sub="6a2f41a3-c54c-4c1e-a3a1-5b2c0f1a2b3c", role="service")
+    adm = issue_token(TEST_SECRET, sub="6a2f41a3-c54c-4c1e-a3a1-5b2c0f1a2b3d", role="admin")
+    oid = "0b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            body = {"eventType": "order.cancelled", "orderId": oid}
+            resp = await c.post("/v1/events", json=body, headers=auth(svc))
+            assert resp.status_code == 503 and resp.json()["code"] == "UNAVAILABLE"
+            for path in (f"/v1/rooms/{oid}", f"/v1/rooms/{oid}/messages", "/v1/admin/rooms"):
+                resp = await c.get(path, headers=auth(adm))
+                assert resp.status_code == 503, (path, resp.text)
+                assert resp.json()["code"] == "UNAVAILABLE"
