@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -142,6 +143,47 @@ async def test_clients_on_both_instances_exchange_messages(cluster: Cluster) -> 
         assert (await recv_event(cust_a, "typing", WAIT)) == {"userId": room.customer}
         for ws in (cust_a, vend_b, cust_b):
             await nothing_more(ws)
+        # Plain SUBSCRIBE, one channel per room, one subscriber per instance holding it.
+        assert await subscribers(cluster, oid) == 2
+        async with redis_of(cluster) as r:
+            assert await r.pubsub_numpat() == 0
+
+    # An instance without connections to a room stops listening to it.
+    await until_subscribers(cluster, oid, 0)
+
+
+def redis_of(cluster: Cluster) -> Redis:
+    return Redis.from_url(cluster.redis.url)
+
+
+async def subscribers(cluster: Cluster, order_id: str) -> int:
+    async with redis_of(cluster) as r:
+        [(_, count)] = await r.pubsub_numsub(f"orderchat:room:{order_id}")
+        return int(count)
+
+
+async def until_subscribers(cluster: Cluster, order_id: str, want: int) -> None:
+    deadline = time.monotonic() + WAIT
+    while (have := await subscribers(cluster, order_id)) != want:
+        assert time.monotonic() < deadline, f"{have} subscribers, expected {want}"
+        await asyncio.sleep(0.05)
+
+
+async def test_an_instance_subscribes_to_a_room_only_while_it_has_connections(
+    cluster: Cluster,
+) -> None:
+    room = await open_room(cluster.a)
+    oid = room.order_id
+    assert await subscribers(cluster, oid) == 0
+    async with ws_connect(cluster.a, oid, room.customer_token()) as cust_a:
+        await connected(cust_a)
+        await until_subscribers(cluster, oid, 1)
+        async with ws_connect(cluster.b, oid, room.vendor_token()) as vend_b:
+            await connected(vend_b)
+            await until_subscribers(cluster, oid, 2)
+        await until_subscribers(cluster, oid, 1)  # B left the room; A still holds it
+        await say(cust_a, "still here")
+    await until_subscribers(cluster, oid, 0)
 
 
 async def test_room_events_posted_to_one_instance_reach_both(cluster: Cluster) -> None:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from orderchat.metrics import Metrics
 from orderchat.realtime.redis_fanout import RedisFanout
@@ -102,10 +103,20 @@ async def test_two_instances_exchange_payloads_per_room_in_order(
     assert "r2" not in a.inbox  # A never subscribed r2
 
 
-async def test_unsubscribe_stops_delivery(nodes: tuple[Node, Node]) -> None:
+async def numsub(redis: RedisServer, room: str) -> int:
+    async with Redis.from_url(redis.url) as r:
+        [(_, count)] = await r.pubsub_numsub(f"orderchat:room:{room}")
+        return int(count)
+
+
+async def test_unsubscribe_stops_delivery(redis: RedisServer, nodes: tuple[Node, Node]) -> None:
     a, b = nodes
     await b.subscribe("gone")
     await b.subscribe("marker")
+    # subscribe returns once Redis confirmed it; plain channels, no pattern subscription
+    assert await numsub(redis, "gone") == 1
+    async with Redis.from_url(redis.url) as r:
+        assert await r.pubsub_numpat() == 0
     a.fanout.publish("gone", b"before")
     assert await b.receive("gone") == b"before"
 
@@ -114,6 +125,7 @@ async def test_unsubscribe_stops_delivery(nodes: tuple[Node, Node]) -> None:
     a.fanout.publish("marker", b"m")  # same sender, same connection: arrives after "after"
     assert await b.receive("marker") == b"m"
     assert b.inbox["gone"].empty()
+    assert await numsub(redis, "gone") == 0
 
 
 async def test_a_failing_handler_does_not_stop_the_listener(nodes: tuple[Node, Node]) -> None:
