@@ -81,18 +81,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _prepare_local_state(settings: Settings) -> None:
-    """Create the SQLite file's directory now, so a bad path is one line naming its variable."""
-    if settings.database_url is None:
-        path, variable = settings.data_dir, "ORDERCHAT_DATA_DIR"
-    elif settings.database_url.startswith("sqlite:///"):
-        path = Path(settings.database_url.removeprefix("sqlite:///")).parent
-        variable = "ORDERCHAT_DATABASE_URL"
-    else:
-        return
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{variable}: cannot create {path}: {exc.strerror}") from None
+    """Create the data directory (private: 0700) and the SQLite file's directory now.
+
+    A path that cannot be created is one line naming its variable, not a traceback.
+    """
+    wanted: list[tuple[Path, str, int]] = []
+    needs_secret = settings.jwt_secret is None and not settings.uses_asymmetric_keys
+    if settings.database_url is None or needs_secret:
+        wanted.append((settings.data_dir, "ORDERCHAT_DATA_DIR", 0o700))
+    if settings.database_url and settings.database_url.startswith("sqlite:///"):
+        parent = Path(settings.database_url.removeprefix("sqlite:///")).parent
+        wanted.append((parent, "ORDERCHAT_DATABASE_URL", 0o777))
+    for path, variable, mode in wanted:
+        try:
+            path.mkdir(mode=mode, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{variable}: cannot create {path}: {exc.strerror}") from None
 
 
 def _check_listen_address(settings: Settings) -> None:

@@ -77,6 +77,7 @@ def test_serve_with_no_configuration(
     data = cwd / "orderchat-data"
     secret = data / "jwt-secret"
     assert secret.is_file()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700  # the data directory is private
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert len(secret.read_text().strip()) >= 32
     assert (data / "orderchat.db").is_file() is (not database)
