@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -262,3 +263,15 @@ async def test_expired_service_token_401(client: httpx.AsyncClient, token: Token
     body = {"eventType": "order.cancelled", "orderId": str(uuid.uuid4())}
     resp = await client.post("/v1/events", json=body, headers=auth(token("service", ttl=-120)))
     assert resp.status_code == 401
+
+
+async def test_invalid_event_is_logged_with_its_reason(
+    ev: Events, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="orderchat.events"):
+        resp = await ev.post("order.rider_assigned", orderId=str(uuid.uuid4()), riderId="bob")
+    assert resp.status_code == 400
+    rejected = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(rejected) == 1 and rejected[0].levelno == logging.WARNING
+    assert "riderId" in rejected[0].getMessage()
+    assert "order.rider_assigned" in rejected[0].getMessage()
