@@ -137,6 +137,8 @@ class SqsConsumer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            except Exception:
+                log.exception("sqs consumer loop ended with an error")
         self._metrics.sqs_up.set(0)
         await self._exit.aclose()
         self._client = None
