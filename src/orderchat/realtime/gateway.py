@@ -15,14 +15,12 @@ from fastapi import FastAPI
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket
 
-from orderchat.errors import UnavailableError
 from orderchat.realtime.fanout import Fanout, LocalFanout
-from orderchat.realtime.handshake import Admission, Denied, admit
-from orderchat.realtime.hub import Connection, Hub
-from orderchat.realtime.protocol import encode, error_frame
+from orderchat.realtime.handshake import Denied, admit
+from orderchat.realtime.hub import Hub
+from orderchat.realtime.protocol import error_frame
 from orderchat.realtime.session import Session
 from orderchat.services import Services
-from orderchat.store.rooms import participants_wire
 
 log = logging.getLogger("orderchat.realtime")
 
@@ -79,7 +77,7 @@ async def chat(ws: WebSocket) -> None:
     )
     client_code: Any = None
     try:
-        await _start(hub, conn, adm)
+        await hub.begin(conn, adm.last_seq)
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -105,26 +103,3 @@ async def chat(ws: WebSocket) -> None:
             conn.id,
             code,
         )
-
-
-async def _start(hub: Hub, conn: Connection, adm: Admission) -> None:
-    """``connected`` first; its ``lastSeq`` is the starting point of the message stream."""
-    try:
-        view = await hub.store.rooms.get(adm.order_id)
-    except UnavailableError:
-        view = None
-    if view is None:
-        conn.outbox.close(1011, "database unavailable")
-        return
-    room = hub.room_of(conn)
-    room.closed = room.closed or view.read_only
-    start = view.last_seq if adm.last_seq is None else min(adm.last_seq, view.last_seq)
-    connected = {
-        "orderId": str(view.order_id),
-        "readOnly": room.closed,
-        "closedReason": view.closed_reason,
-        "participants": participants_wire(view.participants),
-        "you": {"userId": conn.user_id, "role": conn.role},
-        "lastSeq": start,
-    }
-    conn.outbox.start(encode("connected", connected), start, view.last_seq)

@@ -31,6 +31,7 @@ from orderchat.realtime.outbox import Outbox
 from orderchat.realtime.protocol import encode
 from orderchat.realtime.ratelimit import TokenBucket
 from orderchat.store import Store
+from orderchat.store.rooms import participants_wire
 
 log = logging.getLogger("orderchat.realtime")
 
@@ -175,6 +176,30 @@ class Hub:
             return False
         del self.rooms[room.order_id]
         return True
+
+    async def begin(self, conn: Connection, last_seq: int | None) -> None:
+        """``connected`` first; its ``lastSeq`` is the starting point of the message stream
+        (the room's last seq, or ``last_seq`` when resuming, never beyond the room's last).
+        Called after ``register``: nothing committed after this read can be missed."""
+        try:
+            view = await self.store.rooms.get(conn.order_id)
+        except UnavailableError:
+            view = None
+        if view is None:
+            conn.outbox.close(1011, "database unavailable")
+            return
+        room = self.room_of(conn)
+        room.closed = room.closed or view.read_only
+        start = view.last_seq if last_seq is None else min(last_seq, view.last_seq)
+        connected = {
+            "orderId": str(view.order_id),
+            "readOnly": room.closed,
+            "closedReason": view.closed_reason,
+            "participants": participants_wire(view.participants),
+            "you": {"userId": conn.user_id, "role": conn.role},
+            "lastSeq": start,
+        }
+        conn.outbox.start(encode("connected", connected), start, view.last_seq)
 
     def room_of(self, conn: Connection) -> LocalRoom:
         room = self.rooms.get(conn.order_id)
