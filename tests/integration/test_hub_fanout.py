@@ -16,7 +16,8 @@ from orderchat.domain.messages import utcnow_ms
 from orderchat.domain.rooms import RoomChanges
 from orderchat.identity import Principal
 from orderchat.realtime.fanout import Handler
-from orderchat.realtime.hub import Connection, Hub
+from orderchat.realtime.hub import Hub
+from orderchat.realtime.local import Connection
 from orderchat.services import Services
 
 

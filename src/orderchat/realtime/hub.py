@@ -14,7 +14,6 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from orderchat.errors import ForbiddenError, UnavailableError
 from orderchat.identity import Principal
 from orderchat.metrics import Metrics
 from orderchat.realtime.fanout import Fanout
+from orderchat.realtime.local import Connection, LocalRoom, apply_changes, push_all
 from orderchat.realtime.outbox import Outbox
 from orderchat.realtime.protocol import encode
 from orderchat.realtime.ratelimit import TokenBucket
@@ -36,31 +36,6 @@ from orderchat.store.rooms import participants_wire
 log = logging.getLogger("orderchat.realtime")
 
 SUBSCRIBE_TIMEOUT_SECONDS = 3.0
-
-
-@dataclass(eq=False)
-class Connection:
-    id: int
-    order_id: uuid.UUID
-    principal: Principal
-    outbox: Outbox
-    revoked: bool = False
-
-    @property
-    def user_id(self) -> str:
-        return self.principal.user_id
-
-    @property
-    def role(self) -> str:
-        return self.principal.role
-
-
-@dataclass(eq=False)
-class LocalRoom:
-    order_id: uuid.UUID
-    conns: set[Connection] = field(default_factory=set)
-    inflight: int = 0
-    closed: bool = False
 
 
 class Hub:
@@ -190,10 +165,11 @@ class Hub:
             return
         room = self.room_of(conn)
         room.closed = room.closed or view.read_only
+        conn.knows_closed = view.read_only
         start = view.last_seq if last_seq is None else min(last_seq, view.last_seq)
         connected = {
             "orderId": str(view.order_id),
-            "readOnly": room.closed,
+            "readOnly": view.read_only,
             "closedReason": view.closed_reason,
             "participants": participants_wire(view.participants),
             "you": {"userId": conn.user_id, "role": conn.role},
@@ -310,29 +286,13 @@ class Hub:
             "c": changes.closed,
             "at": rfc3339_or_none(closed_at),
         }
-        self._apply_changes(order_id, payload)
+        self._apply(order_id, payload)
         self._publish(order_id, payload)
 
-    def _apply_changes(self, order_id: uuid.UUID, change: dict[str, Any]) -> None:
+    def _apply(self, order_id: uuid.UUID, change: dict[str, Any]) -> None:
         room = self.rooms.get(order_id)
-        if room is None:
-            return
-        for uid, role in change.get("j", []):
-            self._push_all(room, encode("participantJoined", {"userId": uid, "role": role}))
-        for uid, role in change.get("l", []):
-            for conn in room.conns:
-                if conn.user_id == uid and conn.role == role:
-                    conn.revoked = True
-                    conn.outbox.close(4403, "access revoked")
-            self._push_all(room, encode("participantLeft", {"userId": uid, "role": role}))
-        if change.get("c"):
-            room.closed = True
-            data = {"orderId": str(order_id), "reason": change["c"], "closedAt": change.get("at")}
-            self._push_all(room, encode("roomClosed", data))
-
-    def _push_all(self, room: LocalRoom, frame: str) -> None:
-        for conn in room.conns:
-            conn.outbox.push(frame)
+        if room is not None:
+            apply_changes(room, change)
 
     # --- the fan-out ----------------------------------------------------------------------
 
@@ -363,9 +323,9 @@ class Hub:
             for conn in room.conns:
                 conn.outbox.offer(int(wire["seq"]), frame)
         elif kind == "f":
-            self._push_all(room, payload["f"])
+            push_all(room, payload["f"])
         elif kind == "c":
-            self._apply_changes(order_id, payload)
+            self._apply(order_id, payload)
 
     def _on_fanout_reconnect(self) -> None:
         self._spawn(self.resync_all())
@@ -383,10 +343,10 @@ class Hub:
             return
         for conn in list(room.conns):
             conn.outbox.expect(view.last_seq)
-        if view.read_only and not room.closed:
+        if view.read_only and not all(c.knows_closed for c in room.conns):
             at = rfc3339_or_none(view.closed_at)
-            self._apply_changes(order_id, {"c": view.closed_reason, "at": at})
+            self._apply(order_id, {"c": view.closed_reason, "at": at})
         active = {(str(u), r) for u, r in view.participants}
         for conn in list(room.conns):
             if conn.role != "admin" and (conn.user_id, conn.role) not in active:
-                self._apply_changes(order_id, {"l": [[conn.user_id, conn.role]]})
+                self._apply(order_id, {"l": [[conn.user_id, conn.role]]})

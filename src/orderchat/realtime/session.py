@@ -20,7 +20,8 @@ from orderchat.errors import (
     OrderChatError,
 )
 from orderchat.identity import TokenVerifier
-from orderchat.realtime.hub import Connection, Hub
+from orderchat.realtime.hub import Hub
+from orderchat.realtime.local import Connection
 from orderchat.realtime.protocol import (
     ClientFrame,
     ProtocolError,
