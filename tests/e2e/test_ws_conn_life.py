@@ -4,6 +4,8 @@ ping/pong, the admin live view (read-only, audited), SIGTERM closing with 1001."
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import uuid
 
 import jwt
@@ -129,3 +131,34 @@ async def test_sigterm_flushes_acks_and_closes_1001(start_server: StartServer) -
     again = start_server()
     stored = await get_json(again, f"/v1/rooms/{room.order_id}/messages", room.customer_token())
     assert [m["clientMessageId"] for m in stored["messages"]] == acked
+
+
+async def test_server_pings_and_drops_a_dead_client(start_server: StartServer) -> None:
+    server = start_server(ws_ping_interval="0.5", ws_ping_timeout="2")
+    room = await open_room(server)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET /chat?orderId={room.order_id} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {room.customer_token()}\r\n\r\n"
+        ).encode()
+    )
+    async with asyncio.timeout(20):
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        # a live client next to it answers pings (the websockets library does) and stays
+        async with ws_connect(server, room.order_id, room.vendor_token()) as live:
+            await connected(live)
+            seen = b""
+            while True:  # read, never answer: a ping (opcode 0x9) comes, then the server hangs up
+                chunk = await reader.read(4096)
+                if not chunk:
+                    break
+                seen += chunk
+            assert b"\x89" in seen  # an unmasked FIN+PING frame header
+            await send(live, "ping")
+            assert (await recv_event(live, "pong")) == {}
+    writer.close()
