@@ -50,9 +50,9 @@ def msg(seq: int, event: str = "newMessage", **extra: object) -> str:
 def make(sink: Sink, store: dict[int, str], inflight: list[int] | None = None) -> Outbox:
     fetches: list[int] = []
 
-    async def fetch(after: int) -> list[tuple[int, str]]:
+    async def fetch(after: int, limit: int) -> list[tuple[int, str]]:
         fetches.append(after)
-        return [(s, store[s]) for s in sorted(store) if s > after][:500]
+        return [(s, store[s]) for s in sorted(store) if s > after][:limit]
 
     box = Outbox(
         sink.send, sink.close, fetch=fetch, inflight=lambda: (inflight or [0])[0], max_queue=50
@@ -125,6 +125,18 @@ async def test_ack_wins_and_duplicate_acks() -> None:
         ("newMessage", 3),
         ("messageAck", 4),
     ]
+    await box.finish(1)
+
+
+async def test_long_backlog_is_read_as_fast_as_the_client_takes_it() -> None:
+    store = {s: msg(s) for s in range(1, 1001)}
+    sink = Sink()
+    box = make(sink, store)  # a queue of at most 50 frames
+    box.start(msg(0, "connected"), 0, 1000)
+    await sink.wait_for(1001)
+    assert box.closing is None
+    assert [s for _e, s in sink.seqs()[1:]] == list(range(1, 1001))
+    assert len(box.fetches) >= 1000 // 12  # type: ignore[attr-defined]
     await box.finish(1)
 
 

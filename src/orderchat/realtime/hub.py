@@ -118,7 +118,7 @@ class Hub:
         outbox = Outbox(
             send_text,
             close,
-            fetch=lambda after: self._fetch(order_id, after),
+            fetch=lambda after, limit: self._fetch(order_id, after, limit),
             inflight=lambda: room.inflight,
         )
         conn = Connection(next(self._ids), order_id, principal, outbox)
@@ -206,8 +206,8 @@ class Hub:
             except Exception as error:  # the fan-out catches up by itself (on_reconnect)
                 log.warning("fan-out (un)subscribe failed order=%s: %r", order_id, error)
 
-    async def _fetch(self, order_id: uuid.UUID, after: int) -> list[tuple[int, str]]:
-        messages = await self.store.messages.after(order_id, after, limit=500)
+    async def _fetch(self, order_id: uuid.UUID, after: int, limit: int) -> list[tuple[int, str]]:
+        messages = await self.store.messages.after(order_id, after, limit=limit)
         return [(m.seq, encode("newMessage", m.to_wire())) for m in messages]
 
     # --- sending ------------------------------------------------------------------------

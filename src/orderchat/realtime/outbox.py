@@ -45,7 +45,9 @@ log = logging.getLogger("orderchat.realtime")
 HOLE_WAIT_SECONDS = 0.25
 FILL_RETRY_MAX_SECONDS = 5.0
 
-Fetch = Callable[[int], Awaitable[list[tuple[int, str]]]]
+# fetch(after_seq, limit) -> up to ``limit`` (seq, newMessage frame) after ``after_seq``
+Fetch = Callable[[int, int], Awaitable[list[tuple[int, str]]]]
+FETCH_LIMIT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +73,15 @@ class Outbox:
         self._inflight = inflight
         self._max_queue = max_queue
         self._max_held = max_held
+        self._fetch_limit = max(1, min(FETCH_LIMIT, max_queue // 4))
         self.last: int | None = None  # None until start(): everything is held before
         self._want = 0  # the highest seq known to exist in the room
         self._held: dict[int, str] = {}
         self._pre: list[str] = []  # non-message frames offered before start()
         self._queue: deque[str | Close] = deque()
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()  # the queue is at most half full
+        self._drained.set()
         self._progress = asyncio.Event()
         self.send_lock = asyncio.Lock()
         self._fill_task: asyncio.Task[None] | None = None
@@ -156,9 +161,14 @@ class Outbox:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._progress.wait(), deadline - now)
                     continue
+            if len(self._queue) > self._max_queue // 2:
+                # a long backlog: read more only as fast as the client takes it
+                self._drained.clear()
+                await self._drained.wait()
+                continue
             try:
                 async with self.send_lock:
-                    frames = await self._fetch(self.last)
+                    frames = await self._fetch(self.last, self._fetch_limit)
             except UnavailableError:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, FILL_RETRY_MAX_SECONDS)
@@ -216,6 +226,8 @@ class Outbox:
                     self._wake.clear()
                     await self._wake.wait()
                 item = self._queue.popleft()
+                if len(self._queue) <= self._max_queue // 2:
+                    self._drained.set()
                 if isinstance(item, Close):
                     await self._close(item.code, item.reason)
                     return
