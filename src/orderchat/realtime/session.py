@@ -85,6 +85,12 @@ class Session:
         except OrderChatError as err:
             self._count(frame, err.code)
             self._error(err.code, err.message, cmid)
+        except Exception:
+            # A bug or an unexpected store failure: the frame fails, the connection stays.
+            # For a send, retrying with the same clientMessageId is safe (idempotent).
+            log.exception("frame %s failed order=%s", frame.event, self.conn.order_id)
+            self._count(frame, "UNAVAILABLE")
+            self._error("UNAVAILABLE", "internal error; retry", cmid)
 
     def _count(self, frame: ClientFrame, code: str) -> None:
         if frame.event == "sendMessage":
