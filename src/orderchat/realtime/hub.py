@@ -50,7 +50,8 @@ class Hub:
         self._slots: dict[tuple[uuid.UUID, str], int] = {}
         self._buckets: dict[str, tuple[TokenBucket, int]] = {}
         self._subscribed: set[uuid.UUID] = set()
-        self._sub_lock = asyncio.Lock()
+        # one lock per room while a (un)subscribe of it runs, with its number of users
+        self._sub_locks: dict[uuid.UUID, tuple[asyncio.Lock, int]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
@@ -188,23 +189,38 @@ class Hub:
         return bucket is None or bucket.take()
 
     async def _sync_subscription(self, order_id: uuid.UUID) -> None:
-        async with self._sub_lock:
-            want = order_id in self.rooms
-            have = order_id in self._subscribed
-            try:
-                if want and not have:
-                    self._subscribed.add(order_id)
-                    await asyncio.wait_for(
-                        self.fanout.subscribe(str(order_id), self._on_payload),
-                        SUBSCRIBE_TIMEOUT_SECONDS,
-                    )
-                elif have and not want:
-                    self._subscribed.discard(order_id)
-                    await asyncio.wait_for(
-                        self.fanout.unsubscribe(str(order_id)), SUBSCRIBE_TIMEOUT_SECONDS
-                    )
-            except Exception as error:  # the fan-out catches up by itself (on_reconnect)
-                log.warning("fan-out (un)subscribe failed order=%s: %r", order_id, error)
+        """Make the fan-out subscription of a room match whether we have connections to it.
+
+        Serialised per room (a slow subscribe of one room never delays another's)."""
+        lock, users = self._sub_locks.get(order_id, (asyncio.Lock(), 0))
+        self._sub_locks[order_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._sync_subscription_locked(order_id)
+        finally:
+            lock, users = self._sub_locks[order_id]
+            if users > 1:
+                self._sub_locks[order_id] = (lock, users - 1)
+            else:
+                del self._sub_locks[order_id]
+
+    async def _sync_subscription_locked(self, order_id: uuid.UUID) -> None:
+        want = order_id in self.rooms
+        have = order_id in self._subscribed
+        try:
+            if want and not have:
+                self._subscribed.add(order_id)
+                await asyncio.wait_for(
+                    self.fanout.subscribe(str(order_id), self._on_payload),
+                    SUBSCRIBE_TIMEOUT_SECONDS,
+                )
+            elif have and not want:
+                self._subscribed.discard(order_id)
+                await asyncio.wait_for(
+                    self.fanout.unsubscribe(str(order_id)), SUBSCRIBE_TIMEOUT_SECONDS
+                )
+        except Exception as error:  # the fan-out catches up by itself (on_reconnect)
+            log.warning("fan-out (un)subscribe failed order=%s: %r", order_id, error)
 
     async def _fetch(self, order_id: uuid.UUID, after: int, limit: int) -> list[tuple[int, str]]:
         messages = await self.store.messages.after(order_id, after, limit=limit)
