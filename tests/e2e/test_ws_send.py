@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime
 
 from tests.e2e.conftest import ServerProc
-from tests.e2e.ws_support import connected, get_json, open_room, recv, recv_event, send, ws_connect
+from tests.e2e.ws_support import (
+    connected,
+    get_json,
+    get_text,
+    open_room,
+    recv,
+    recv_event,
+    send,
+    ws_connect,
+)
 
 MESSAGE_FIELDS = {
     "messageId",
@@ -66,6 +75,20 @@ async def test_send_ack_and_new_message(server: ServerProc) -> None:
         assert (await recv(cust))["event"] == "pong"
         await send(vend, "ping")
         assert (await recv(vend))["event"] == "pong"  # no newMessage for the duplicate
+        await send(cust, "sendMessage", {"message": ""})
+        assert (await recv(cust))["data"]["code"] == "MESSAGE_EMPTY"
+
+        metrics = await get_text(server, "/metrics")
+        for line in [
+            "orderchat_websocket_connections_active 3.0",
+            'orderchat_websocket_connections_total{outcome="accepted"} 3.0',
+            'orderchat_messages_total{outcome="stored"} 2.0',
+            'orderchat_messages_total{outcome="duplicate"} 1.0',
+            'orderchat_messages_total{outcome="message_empty"} 1.0',
+            "orderchat_message_store_seconds_count 3.0",
+            "orderchat_message_fanout_seconds_count 3.0",
+        ]:
+            assert line in metrics.splitlines(), line
 
     body = await get_json(server, f"/v1/rooms/{oid}/messages", room.vendor_token())
     msgs = body["messages"]
