@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -94,3 +95,10 @@ async def test_send_ack_and_new_message(server: ServerProc) -> None:
     msgs = body["messages"]
     assert [m["seq"] for m in msgs] == [1, 2]
     assert msgs[0] == expected
+    for _ in range(200):  # the server logs a close once it has processed it (no event to await)
+        if server.logs().count(f"ws close order={oid}") == 3:
+            break
+        await asyncio.sleep(0.05)
+    logs = server.logs()
+    assert logs.count(f"ws open order={oid}") == 3
+    assert "hello" not in logs and "Bearer" not in logs and ".ey" not in logs
