@@ -100,5 +100,5 @@ async def test_send_ack_and_new_message(server: ServerProc) -> None:
             break
         await asyncio.sleep(0.05)
     logs = server.logs()
-    assert logs.count(f"ws open order={oid}") == 3
+    assert logs.count(f"ws open order={oid}") == logs.count(f"ws close order={oid}") == 3
     assert "hello" not in logs and "Bearer" not in logs and ".ey" not in logs
