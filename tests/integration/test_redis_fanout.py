@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from orderchat.metrics import Metrics
 from orderchat.realtime.redis_fanout import RedisFanout
 from tests.redis_server import RedisServer, running_redis
+from tests.tcp_proxy import TcpProxy
 
 WAIT = 15.0  # generous ceiling against hangs, never a speed claim
 
@@ -203,6 +204,38 @@ async def test_redis_hung_is_detected_and_recovers(
     a.fanout.publish("r1", b"after")
     while (payload := await b.receive("r1")) != b"after":
         assert payload.startswith(b"during")
+
+
+async def test_a_publish_that_failed_is_retried_when_the_link_returns(
+    redis: RedisServer,
+) -> None:
+    """Only the publisher's link breaks: the peer's listener never notices (no resync on
+    its side), so the publisher must deliver what it queued once its link is back."""
+    proxy = TcpProxy("127.0.0.1", redis.port)
+    await proxy.start()
+    a = Node(f"redis://127.0.0.1:{proxy.port}/0")
+    b = Node(redis.url)
+    await a.fanout.start()
+    await b.fanout.start()
+    try:
+        await b.subscribe("r")
+        a.fanout.publish("r", b"p0")
+        assert await b.receive("r") == b"p0"
+
+        await proxy.close()
+        await eventually(lambda: not a.fanout.healthy, "A's listener lost its link")
+        a.fanout.publish("r", b"p1")
+        a.fanout.publish("r", b"p2")
+        await eventually(lambda: a.fanout.publish_failures >= 1, "A's publish failed")
+        await proxy.start()
+
+        assert [await b.receive("r"), await b.receive("r")] == [b"p1", b"p2"]
+        assert a.fanout.dropped == 0
+        assert b.fanout.healthy and not b.reconnected.is_set()
+    finally:
+        await a.fanout.close()
+        await b.fanout.close()
+        await proxy.close()
 
 
 async def test_publish_queue_is_bounded_while_redis_is_down(redis: RedisServer) -> None:

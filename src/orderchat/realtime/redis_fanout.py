@@ -8,7 +8,9 @@ Two independent paths, so that neither waits on the other nor on a sick Redis:
   ``health_interval`` with a deadline detects a hung server (SIGSTOP), not only a closed one;
 - the *sender*: ``publish`` appends to a bounded deque (dropping the oldest when full) and
   returns; a task drains it in pipelined batches over a separate client with short socket
-  timeouts. A payload lost while Redis is down is fine: receivers fill holes from the store.
+  timeouts. A batch that failed on a lost connection goes back in front of the queue (as
+  much as fits) and is retried with backoff, so a peer whose own link stayed up still gets
+  it; what is dropped while Redis is down is fine: receivers fill holes from the store.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orderchat.metrics import Metrics
 from orderchat.realtime.fanout import Handler
@@ -34,6 +38,8 @@ from orderchat.services import Services
 log = logging.getLogger("orderchat.fanout")
 
 CHANNEL_PREFIX = "orderchat:room:"
+# Publish failures worth a retry of the same batch (a lost or timed-out connection).
+_TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 # Always subscribed, so the connection stays in subscribed mode even with no rooms.
 IDLE_CHANNEL = b"orderchat:fanout:idle"
 
@@ -79,7 +85,8 @@ class RedisFanout:
         self._closing = False
         self._first_attempt = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.dropped = 0  # payloads the sender could not hand to Redis
+        self.dropped = 0  # payloads the sender gave up on (queue full, or a hard error)
+        self.publish_failures = 0
         metrics.backplane_up.set(0)
 
     # -- the Fanout interface -------------------------------------------------------------
@@ -280,14 +287,28 @@ class RedisFanout:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the send path must never die
-                self.dropped += len(batch)
+                self.publish_failures += 1
+                kept = self._requeue(batch) if isinstance(exc, _TRANSIENT) else 0
+                self.dropped += len(batch) - kept
                 if failures == 0:
-                    log.warning("redis publish failed, dropping %d: %s", len(batch), _why(exc))
+                    log.warning(
+                        "redis publish failed (%d kept for retry, %d dropped): %s",
+                        kept,
+                        len(batch) - kept,
+                        _why(exc),
+                    )
                 if self._closing:
                     return
                 delay = min(self._backoff_cap, self._backoff_base * 2**failures)
                 failures = min(failures + 1, 30)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    def _requeue(self, batch: list[tuple[str, bytes]]) -> int:
+        """Put a failed batch back in front, as much as fits: the newest of it is kept."""
+        space = (self._queue.maxlen or 0) - len(self._queue)
+        keep = batch[len(batch) - space :] if space > 0 else []
+        self._queue.extendleft(reversed(keep))
+        return len(keep)
 
 
 def _why(exc: BaseException) -> str:
