@@ -91,3 +91,23 @@ async def test_without_redis_url_there_is_no_redis_check(tmp_path: Path) -> None
     services = build_services(settings)
     assert "redis" not in services.readiness
     assert not isinstance(services.extras.get("fanout"), RedisFanout)
+
+
+async def test_app_starts_while_redis_is_down_and_becomes_ready_when_it_appears(
+    tmp_path: Path,
+) -> None:
+    redis = RedisServer(tmp_path / "late-redis")  # not started yet
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'oc.db'}", redis_url=redis.url)
+    services = build_services(settings)
+    app = create_app(settings, services)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.get("/healthz")).status_code == 200
+                down = await readyz_until(client, 503)
+                assert down.json()["failed"] == ["redis"]
+                await asyncio.to_thread(redis.start)
+                assert (await readyz_until(client, 200)).json()["checks"]["redis"] == "ok"
+    finally:
+        await asyncio.to_thread(redis.stop)
