@@ -6,11 +6,8 @@ Two independent paths, so that neither waits on the other nor on a sick Redis:
   reconnects with capped exponential backoff and jitter, re-subscribes every current room,
   then calls ``on_reconnect`` so the hub resynchronises from the store. A PING every
   ``health_interval`` with a deadline detects a hung server (SIGSTOP), not only a closed one;
-- the *sender*: ``publish`` appends to a bounded deque (dropping the oldest when full) and
-  returns; a task drains it in pipelined batches over a separate client with short socket
-  timeouts. A batch that failed on a lost connection goes back in front of the queue (as
-  much as fits) and is retried with backoff, so a peer whose own link stayed up still gets
-  it; what is dropped while Redis is down is fine: receivers fill holes from the store.
+- the *sender* (realtime/redis_publisher.py): ``publish`` only appends to a bounded queue;
+  a task sends it over a separate client with short socket timeouts.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,19 +23,16 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orderchat.metrics import Metrics
 from orderchat.realtime.fanout import Handler
+from orderchat.realtime.redis_publisher import RedisPublisher
 from orderchat.services import Services
 
 log = logging.getLogger("orderchat.fanout")
 
 CHANNEL_PREFIX = "orderchat:room:"
-# Publish failures worth a retry of the same batch (a lost or timed-out connection).
-_TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 # Always subscribed, so the connection stays in subscribed mode even with no rooms.
 IDLE_CHANNEL = b"orderchat:fanout:idle"
 
@@ -67,7 +60,6 @@ class RedisFanout:
         self._io_timeout = io_timeout
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._batch_size = batch_size
         opts: dict[str, Any] = {
             "socket_connect_timeout": io_timeout,
             "socket_timeout": io_timeout,
@@ -76,17 +68,21 @@ class RedisFanout:
         }
         self._listen_pool: ConnectionPool = ConnectionPool.from_url(url, **opts)
         self._client = Redis.from_url(url, **opts)
+        self._publisher = RedisPublisher(
+            self._client,
+            queue_size=queue_size,
+            batch_size=batch_size,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            flush_timeout=io_timeout,
+        )
         self._rooms: dict[str, Handler] = {}
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._conn: AbstractConnection | None = None
         self._up = False
-        self._queue: deque[tuple[str, bytes]] = deque(maxlen=queue_size)
-        self._wake = asyncio.Event()
         self._closing = False
         self._first_attempt = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.dropped = 0  # payloads the sender gave up on (queue full, or a hard error)
-        self.publish_failures = 0
         metrics.backplane_up.set(0)
 
     # -- the Fanout interface -------------------------------------------------------------
@@ -95,21 +91,25 @@ class RedisFanout:
     def healthy(self) -> bool:
         return self._up
 
+    @property
+    def dropped(self) -> int:
+        """Payloads the sender gave up on (queue full, or a non-transient error)."""
+        return self._publisher.dropped
+
+    @property
+    def publish_failures(self) -> int:
+        return self._publisher.failures
+
     async def start(self, wait: float = 2.0) -> None:
-        """Start both tasks; wait (briefly) for the first connection attempt to finish."""
-        self._tasks = [
-            asyncio.create_task(self._listen_forever(), name="redis-fanout-listener"),
-            asyncio.create_task(self._send_forever(), name="redis-fanout-sender"),
-        ]
+        """Start listener and sender; wait (briefly) for the first connection attempt."""
+        self._publisher.start()
+        self._tasks = [asyncio.create_task(self._listen_forever(), name="redis-fanout-listener")]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._first_attempt.wait(), wait)
 
     async def close(self) -> None:
         self._closing = True
-        self._wake.set()
-        if len(self._tasks) == 2:  # let the sender flush what is queued, briefly
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._tasks[1]), self._io_timeout)
+        await self._publisher.close()  # flushes what is queued, briefly
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -153,12 +153,7 @@ class RedisFanout:
             log.warning("redis unsubscribe room=%s failed: %s", room, _why(exc))
 
     def publish(self, room: str, payload: bytes) -> None:
-        if self._closing:
-            return
-        if len(self._queue) == self._queue.maxlen:
-            self.dropped += 1
-        self._queue.append((room, payload))
-        self._wake.set()
+        self._publisher.publish((CHANNEL_PREFIX + room).encode(), payload)
 
     async def ping(self) -> None:
         """Readiness: fails while the listener is down, or when Redis does not answer."""
@@ -267,48 +262,6 @@ class RedisFanout:
                 await conn.disconnect(nowait=True)
 
     # -- sender -----------------------------------------------------------------------------
-
-    async def _send_forever(self) -> None:
-        failures = 0
-        while True:
-            if not self._queue:
-                if self._closing:
-                    return
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
-            try:
-                pipe = self._client.pipeline(transaction=False)
-                for room, payload in batch:
-                    pipe.publish(CHANNEL_PREFIX + room, payload)
-                await pipe.execute()
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the send path must never die
-                self.publish_failures += 1
-                kept = self._requeue(batch) if isinstance(exc, _TRANSIENT) else 0
-                self.dropped += len(batch) - kept
-                if failures == 0:
-                    log.warning(
-                        "redis publish failed (%d kept for retry, %d dropped): %s",
-                        kept,
-                        len(batch) - kept,
-                        _why(exc),
-                    )
-                if self._closing:
-                    return
-                delay = min(self._backoff_cap, self._backoff_base * 2**failures)
-                failures = min(failures + 1, 30)
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-
-    def _requeue(self, batch: list[tuple[str, bytes]]) -> int:
-        """Put a failed batch back in front, as much as fits: the newest of it is kept."""
-        space = (self._queue.maxlen or 0) - len(self._queue)
-        keep = batch[len(batch) - space :] if space > 0 else []
-        self._queue.extendleft(reversed(keep))
-        return len(keep)
 
 
 def _why(exc: BaseException) -> str:
