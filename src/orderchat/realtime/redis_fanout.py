@@ -169,7 +169,6 @@ class RedisFanout:
         while not self._closing:
             try:
                 await self._listen_once(reconnect=not first)
-                attempt = 0
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, TimeoutError) as exc:
@@ -178,6 +177,8 @@ class RedisFanout:
                 log.exception("redis fan-out listener crashed; restarting it")
             finally:
                 first = False
+                if self._up:  # it was connected: the next outage backs off from scratch
+                    attempt = 0
                 self._set_up(False)
                 self._first_attempt.set()
                 await self._drop_connection()
@@ -260,8 +261,6 @@ class RedisFanout:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.disconnect(nowait=True)
-
-    # -- sender -----------------------------------------------------------------------------
 
 
 def _why(exc: BaseException) -> str:
