@@ -40,6 +40,7 @@ class Results:
     ack_ms: list[float] = field(default_factory=list)
     deliver_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    timeouts: int = 0
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -109,7 +110,8 @@ async def _pair(
                     seen += 1
                 elif event == "error":
                     results.errors += 1
-                    seen += 1
+                    if want == "messageAck":
+                        seen += 1
 
         readers = [
             asyncio.create_task(receive(a, "messageAck")),
@@ -118,16 +120,13 @@ async def _pair(
         for i in range(opts.messages):
             cmid = f"b{i}"
             sent_at[cmid] = time.perf_counter()
-            await a.send(
-                orjson.dumps(
-                    {
-                        "event": "sendMessage",
-                        "data": {"message": f"bench message {i}", "clientMessageId": cmid},
-                    }
-                )
-            )
+            frame = {"message": f"bench message {i}", "clientMessageId": cmid}
+            await a.send(orjson.dumps({"event": "sendMessage", "data": frame}).decode())
             await asyncio.sleep(0.12)  # stay under the default 10/s per-sender rate limit
-        await asyncio.wait_for(asyncio.gather(*readers), 60)
+        _done, pending = await asyncio.wait(readers, timeout=60)
+        for task in pending:  # a frame never came (an error or a lost message): count it
+            task.cancel()
+            results.timeouts += 1
 
 
 async def run(opts: Options) -> dict[str, Any]:
@@ -178,6 +177,7 @@ async def run(opts: Options) -> dict[str, Any]:
         "connections": opts.rooms * 2,
         "messages": total,
         "errors": results.errors,
+        "readers_timed_out": results.timeouts,
         "seconds": round(elapsed, 2),
         "messages_per_second": round(total / elapsed, 1),
         "ack_ms": _summary(results.ack_ms),
