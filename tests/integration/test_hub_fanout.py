@@ -101,7 +101,7 @@ async def join(hub: Hub, oid: uuid.UUID, user: str, role: str) -> tuple[Connecti
     client = Client()
     principal = Principal(user_id=user, role=role, expires_at=4e9)  # type: ignore[arg-type]
     assert hub.reserve(oid, user)
-    conn = await hub.register(oid, principal, client.send, client.close)
+    conn = hub.register(oid, principal, client.send, client.close)
     await hub.begin(conn, None)
     await client.until(lambda: bool(client.events("connected")))
     return conn, client

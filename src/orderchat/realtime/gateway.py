@@ -8,6 +8,7 @@ socket closes → leave the room. One log line when it opens, one when it closes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -52,7 +53,8 @@ async def chat(ws: WebSocket) -> None:
         metrics.connections_total.labels(outcome=denied.outcome).inc()
         log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
         response = PlainTextResponse(denied.reason, status_code=denied.status)
-        await ws.send_denial_response(response)
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await ws.send_denial_response(response)
         return
     try:
         await ws.accept(subprotocol=adm.subprotocol)
@@ -66,7 +68,7 @@ async def chat(ws: WebSocket) -> None:
     async def close(code: int, reason: str) -> None:
         await ws.close(code, reason)
 
-    conn = await hub.register(adm.order_id, adm.principal, ws.send_text, close)
+    conn = hub.register(adm.order_id, adm.principal, ws.send_text, close)
     session = Session(hub, conn, services.verifier)
     log.info(
         "ws open order=%s user=%s role=%s conn=%d",

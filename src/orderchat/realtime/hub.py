@@ -105,14 +105,14 @@ class Hub:
         else:
             self._slots.pop(key, None)
 
-    async def register(
+    def register(
         self,
         order_id: uuid.UUID,
         principal: Principal,
         send_text: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
     ) -> Connection:
-        """Join the room (and its fan-out channel) before anything is read from the store."""
+        """Join the room's local deliveries at once; ``begin`` then starts the stream."""
         room = self.rooms.get(order_id)
         if room is None:
             room = self.rooms[order_id] = LocalRoom(order_id)
@@ -128,7 +128,6 @@ class Hub:
         if bucket is None:
             bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
         self._buckets[principal.user_id] = (bucket, users + 1)
-        await self._sync_subscription(order_id)
         return conn
 
     async def unregister(self, conn: Connection) -> None:
@@ -156,7 +155,10 @@ class Hub:
     async def begin(self, conn: Connection, last_seq: int | None) -> None:
         """``connected`` first; its ``lastSeq`` is the starting point of the message stream
         (the room's last seq, or ``last_seq`` when resuming, never beyond the room's last).
-        Called after ``register``: nothing committed after this read can be missed."""
+        The connection receives local deliveries since ``register`` and, once subscribed,
+        other instances' too; the room is read after both, so nothing committed after the
+        read can be missed (what arrives twice is dropped by the outbox)."""
+        await self._sync_subscription(conn.order_id)
         try:
             view = await self.store.rooms.get(conn.order_id)
         except UnavailableError:
