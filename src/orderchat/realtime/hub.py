@@ -128,6 +128,8 @@ class Hub:
         if bucket is None:
             bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
         self._buckets[principal.user_id] = (bucket, users + 1)
+        if self.draining:  # admitted just before the drain began
+            outbox.close(1001, "server shutting down")
         return conn
 
     async def unregister(self, conn: Connection) -> None:
