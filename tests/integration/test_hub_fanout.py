@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pytest
 from fastapi import FastAPI
 
 from orderchat.domain.messages import utcnow_ms
 from orderchat.domain.rooms import RoomChanges
 from orderchat.identity import Principal
+from orderchat.realtime import hub as hub_module
 from orderchat.realtime.fanout import Handler
 from orderchat.realtime.hub import Hub
 from orderchat.realtime.local import Connection
@@ -107,7 +109,10 @@ async def join(hub: Hub, oid: uuid.UUID, user: str, role: str) -> tuple[Connecti
     return conn, client
 
 
-async def test_remote_delivery_holes_and_resync(app: FastAPI, services: Services) -> None:
+async def test_remote_delivery_holes_and_resync(
+    app: FastAPI, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "TAIL_DELAY_SECONDS", 3600)  # only resync may fill seq 4
     a, b, bus, oid, cust, vend = await setup(services)
     a1, ca1 = await join(a, oid, cust, "customer")
     a2, ca2 = await join(a, oid, vend, "vendor")
@@ -180,3 +185,17 @@ async def test_room_changes_cross_instances(app: FastAPI, services: Services) ->
     data = cust_b.events("roomClosed")[0]["data"]
     assert data["orderId"] == str(oid) and data["reason"] == "delivered"
     assert data["closedAt"].endswith("Z")
+
+
+async def test_lost_last_message_is_recovered_by_the_tail_announcement(
+    app: FastAPI, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "TAIL_DELAY_SECONDS", 0.05)
+    a, b, bus, oid, cust, vend = await setup(services)
+    a1, _ca1 = await join(a, oid, cust, "customer")
+    _b1, cb1 = await join(b, oid, vend, "vendor")
+    bus.dropping = True  # the message's own payload is lost, and nothing follows it
+    await a.send(a1, "last words", None)
+    bus.dropping = False
+    await cb1.until(lambda: cb1.seqs() == [1])  # the tail announcement revealed it
+    assert cb1.events("newMessage")[0]["data"]["content"] == "last words"

@@ -25,7 +25,7 @@ from orderchat.domain.rooms import RoomChanges
 from orderchat.errors import ForbiddenError, UnavailableError
 from orderchat.identity import Principal
 from orderchat.metrics import Metrics
-from orderchat.realtime.fanout import Fanout
+from orderchat.realtime.fanout import Fanout, LocalFanout
 from orderchat.realtime.local import Connection, LocalRoom, apply_changes, push_all
 from orderchat.realtime.outbox import Outbox
 from orderchat.realtime.protocol import encode
@@ -36,6 +36,7 @@ from orderchat.store.rooms import participants_wire
 log = logging.getLogger("orderchat.realtime")
 
 SUBSCRIBE_TIMEOUT_SECONDS = 3.0
+TAIL_DELAY_SECONDS = 1.0
 
 
 class Hub:
@@ -54,6 +55,7 @@ class Hub:
         self._sub_locks: dict[uuid.UUID, tuple[asyncio.Lock, int]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._tails: dict[uuid.UUID, int] = {}  # rooms with a tail re-announcement pending
         self._idle = asyncio.Event()
         self._idle.set()
         self._inflight_total = 0
@@ -280,6 +282,7 @@ class Hub:
                 if conn is not sender:
                     conn.outbox.offer(msg.seq, frame)
             self._publish(room.order_id, {"t": "m", "m": wire})
+            self._announce_tail(room.order_id, msg.seq)
         ack = encode("messageAck", {**wire, "duplicate": duplicate})
         sender.outbox.offer(msg.seq, ack, ack=True, duplicate=duplicate)
 
@@ -316,6 +319,22 @@ class Hub:
 
     # --- the fan-out ----------------------------------------------------------------------
 
+    def _announce_tail(self, order_id: uuid.UUID, seq: int) -> None:
+        """A second later, tell the other instances the room's last seq again (once per
+        room per second at most): a message whose own payload was lost in the fan-out is
+        then fetched from the store even when no later message reveals the hole."""
+        if isinstance(self.fanout, LocalFanout):
+            return
+        pending = order_id in self._tails
+        self._tails[order_id] = max(seq, self._tails.get(order_id, 0))
+        if not pending:
+            asyncio.get_running_loop().call_later(TAIL_DELAY_SECONDS, self._send_tail, order_id)
+
+    def _send_tail(self, order_id: uuid.UUID) -> None:
+        seq = self._tails.pop(order_id, None)
+        if seq is not None:
+            self._publish(order_id, {"t": "s", "s": seq})
+
     def _publish(self, order_id: uuid.UUID, payload: dict[str, Any]) -> None:
         payload["i"] = self.instance_id
         payload["o"] = str(order_id)
@@ -344,6 +363,9 @@ class Hub:
                 conn.outbox.offer(int(wire["seq"]), frame)
         elif kind == "f":
             push_all(room, payload["f"])
+        elif kind == "s":
+            for conn in room.conns:
+                conn.outbox.expect(int(payload["s"]))
         elif kind == "c":
             self._apply(order_id, payload)
 
