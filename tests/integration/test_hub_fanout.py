@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from orderchat.domain.messages import utcnow_ms
 from orderchat.domain.rooms import RoomChanges
 from orderchat.identity import Principal
-from orderchat.realtime import hub as hub_module
+from orderchat.realtime import relay as relay_module
 from orderchat.realtime.fanout import Handler
 from orderchat.realtime.hub import Hub
 from orderchat.realtime.local import Connection
@@ -112,7 +112,7 @@ async def join(hub: Hub, oid: uuid.UUID, user: str, role: str) -> tuple[Connecti
 async def test_remote_delivery_holes_and_resync(
     app: FastAPI, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hub_module, "TAIL_DELAY_SECONDS", 3600)  # only resync may fill seq 4
+    monkeypatch.setattr(relay_module, "TAIL_DELAY_SECONDS", 3600)  # only resync may fill seq 4
     a, b, bus, oid, cust, vend = await setup(services)
     a1, ca1 = await join(a, oid, cust, "customer")
     a2, ca2 = await join(a, oid, vend, "vendor")
@@ -190,7 +190,7 @@ async def test_room_changes_cross_instances(app: FastAPI, services: Services) ->
 async def test_lost_last_message_is_recovered_by_the_tail_announcement(
     app: FastAPI, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hub_module, "TAIL_DELAY_SECONDS", 0.05)
+    monkeypatch.setattr(relay_module, "TAIL_DELAY_SECONDS", 0.05)
     a, b, bus, oid, cust, vend = await setup(services)
     a1, _ca1 = await join(a, oid, cust, "customer")
     _b1, cb1 = await join(b, oid, vend, "vendor")

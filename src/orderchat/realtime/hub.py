@@ -1,8 +1,8 @@
 """The hub: this instance's live rooms, their connections, and every delivery to them.
 
-It delivers to its own connections directly and hands every room payload to the fan-out
-for the other instances (tagged with its instance id, so its own echoes are ignored). It
-subscribes to a room's fan-out channel only while it holds a connection to that room.
+It delivers to its own connections directly and hands every room payload to the relay
+(relay.py) for the other instances; the relay listens to a room's fan-out channel only
+while the hub holds a connection to that room. Ordering per connection: outbox.py.
 """
 
 from __future__ import annotations
@@ -17,26 +17,22 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from orderchat.config import Settings
 from orderchat.domain.messages import Message, rfc3339_or_none, utcnow_ms
 from orderchat.domain.rooms import RoomChanges
 from orderchat.errors import ForbiddenError, UnavailableError
 from orderchat.identity import Principal
 from orderchat.metrics import Metrics
-from orderchat.realtime.fanout import Fanout, LocalFanout
-from orderchat.realtime.local import Connection, LocalRoom, apply_changes, push_all
+from orderchat.realtime.fanout import Fanout
+from orderchat.realtime.local import Connection, LocalRoom, apply_changes
 from orderchat.realtime.outbox import Outbox
 from orderchat.realtime.protocol import encode
 from orderchat.realtime.ratelimit import TokenBucket
+from orderchat.realtime.relay import Relay
 from orderchat.store import Store
 from orderchat.store.rooms import participants_wire
 
 log = logging.getLogger("orderchat.realtime")
-
-SUBSCRIBE_TIMEOUT_SECONDS = 3.0
-TAIL_DELAY_SECONDS = 1.0
 
 
 class Hub:
@@ -45,17 +41,13 @@ class Hub:
         self.metrics = metrics
         self.settings = settings
         self.fanout = fanout
-        self.instance_id = uuid.uuid4().hex
         self.rooms: dict[uuid.UUID, LocalRoom] = {}
+        self.relay = Relay(fanout, self.rooms)
         self.draining = False
         self._slots: dict[tuple[uuid.UUID, str], int] = {}
         self._buckets: dict[str, tuple[TokenBucket, int]] = {}
-        self._subscribed: set[uuid.UUID] = set()
-        # one lock per room while a (un)subscribe of it runs, with its number of users
-        self._sub_locks: dict[uuid.UUID, tuple[asyncio.Lock, int]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._tails: dict[uuid.UUID, int] = {}  # rooms with a tail re-announcement pending
         self._idle = asyncio.Event()
         self._idle.set()
         self._inflight_total = 0
@@ -146,7 +138,7 @@ class Hub:
             else:
                 del self._buckets[conn.user_id]
         self.release(conn.order_id, conn.user_id)
-        await self._sync_subscription(conn.order_id)
+        await self.relay.sync(conn.order_id)
 
     def _forget_if_empty(self, room: LocalRoom) -> bool:
         """Drop a room without connections once no send to it is in flight (until then,
@@ -162,7 +154,7 @@ class Hub:
         The connection receives local deliveries since ``register`` and, once subscribed,
         other instances' too; the room is read after both, so nothing committed after the
         read can be missed (what arrives twice is dropped by the outbox)."""
-        await self._sync_subscription(conn.order_id)
+        await self.relay.sync(conn.order_id)
         try:
             view = await self.store.rooms.get(conn.order_id)
         except UnavailableError:
@@ -193,40 +185,6 @@ class Hub:
     def allow_send(self, conn: Connection) -> bool:
         bucket, _ = self._buckets.get(conn.user_id, (None, 0))
         return bucket is None or bucket.take()
-
-    async def _sync_subscription(self, order_id: uuid.UUID) -> None:
-        """Make the fan-out subscription of a room match whether we have connections to it.
-
-        Serialised per room (a slow subscribe of one room never delays another's)."""
-        lock, users = self._sub_locks.get(order_id, (asyncio.Lock(), 0))
-        self._sub_locks[order_id] = (lock, users + 1)
-        try:
-            async with lock:
-                await self._sync_subscription_locked(order_id)
-        finally:
-            lock, users = self._sub_locks[order_id]
-            if users > 1:
-                self._sub_locks[order_id] = (lock, users - 1)
-            else:
-                del self._sub_locks[order_id]
-
-    async def _sync_subscription_locked(self, order_id: uuid.UUID) -> None:
-        want = order_id in self.rooms
-        have = order_id in self._subscribed
-        try:
-            if want and not have:
-                self._subscribed.add(order_id)
-                await asyncio.wait_for(
-                    self.fanout.subscribe(str(order_id), self._on_payload),
-                    SUBSCRIBE_TIMEOUT_SECONDS,
-                )
-            elif have and not want:
-                self._subscribed.discard(order_id)
-                await asyncio.wait_for(
-                    self.fanout.unsubscribe(str(order_id)), SUBSCRIBE_TIMEOUT_SECONDS
-                )
-        except Exception as error:  # the fan-out catches up by itself (on_reconnect)
-            log.warning("fan-out (un)subscribe failed order=%s: %r", order_id, error)
 
     async def _fetch(self, order_id: uuid.UUID, after: int, limit: int) -> list[tuple[int, str]]:
         messages = await self.store.messages.after(order_id, after, limit=limit)
@@ -272,7 +230,7 @@ class Hub:
             for other in room.conns:
                 other.outbox.poke()
             if self._forget_if_empty(room):
-                self._spawn(self._sync_subscription(room.order_id))
+                self._spawn(self.relay.sync(room.order_id))
 
     def _deliver(self, room: LocalRoom, msg: Message, sender: Connection, duplicate: bool) -> None:
         wire = msg.to_wire()
@@ -281,8 +239,8 @@ class Hub:
             for conn in room.conns:
                 if conn is not sender:
                     conn.outbox.offer(msg.seq, frame)
-            self._publish(room.order_id, {"t": "m", "m": wire})
-            self._announce_tail(room.order_id, msg.seq)
+            self.relay.publish(room.order_id, {"t": "m", "m": wire})
+            self.relay.announce_tail(room.order_id, msg.seq)
         ack = encode("messageAck", {**wire, "duplicate": duplicate})
         sender.outbox.offer(msg.seq, ack, ack=True, duplicate=duplicate)
 
@@ -294,7 +252,7 @@ class Hub:
         for other in self.room_of(conn).conns:
             if other is not conn:
                 other.outbox.push(frame)
-        self._publish(conn.order_id, {"t": "f", "f": frame})
+        self.relay.publish(conn.order_id, {"t": "f", "f": frame})
 
     # --- room life ----------------------------------------------------------------------
 
@@ -310,7 +268,7 @@ class Hub:
             "at": rfc3339_or_none(closed_at),
         }
         self._apply(order_id, payload)
-        self._publish(order_id, payload)
+        self.relay.publish(order_id, payload)
 
     def _apply(self, order_id: uuid.UUID, change: dict[str, Any]) -> None:
         room = self.rooms.get(order_id)
@@ -318,56 +276,6 @@ class Hub:
             apply_changes(room, change)
 
     # --- the fan-out ----------------------------------------------------------------------
-
-    def _announce_tail(self, order_id: uuid.UUID, seq: int) -> None:
-        """A second later, tell the other instances the room's last seq again (once per
-        room per second at most): a message whose own payload was lost in the fan-out is
-        then fetched from the store even when no later message reveals the hole."""
-        if isinstance(self.fanout, LocalFanout):
-            return
-        pending = order_id in self._tails
-        self._tails[order_id] = max(seq, self._tails.get(order_id, 0))
-        if not pending:
-            asyncio.get_running_loop().call_later(TAIL_DELAY_SECONDS, self._send_tail, order_id)
-
-    def _send_tail(self, order_id: uuid.UUID) -> None:
-        seq = self._tails.pop(order_id, None)
-        if seq is not None:
-            self._publish(order_id, {"t": "s", "s": seq})
-
-    def _publish(self, order_id: uuid.UUID, payload: dict[str, Any]) -> None:
-        payload["i"] = self.instance_id
-        payload["o"] = str(order_id)
-        try:
-            self.fanout.publish(str(order_id), orjson.dumps(payload))
-        except Exception as error:  # publish must never break the send path
-            log.warning("fan-out publish failed: %r", error)
-
-    def _on_payload(self, raw: bytes) -> None:
-        try:
-            payload = orjson.loads(raw)
-            if payload.get("i") == self.instance_id:
-                return
-            order_id = uuid.UUID(payload["o"])
-            kind = payload["t"]
-        except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
-            log.warning("fan-out payload ignored: not one of ours")
-            return
-        room = self.rooms.get(order_id)
-        if room is None:
-            return
-        if kind == "m":
-            wire = payload["m"]
-            frame = encode("newMessage", wire)
-            for conn in room.conns:
-                conn.outbox.offer(int(wire["seq"]), frame)
-        elif kind == "f":
-            push_all(room, payload["f"])
-        elif kind == "s":
-            for conn in room.conns:
-                conn.outbox.expect(int(payload["s"]))
-        elif kind == "c":
-            self._apply(order_id, payload)
 
     def _on_fanout_reconnect(self) -> None:
         self._spawn(self.resync_all())
