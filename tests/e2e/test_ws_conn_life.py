@@ -65,6 +65,7 @@ async def test_typing_read_ping(server: ServerProc) -> None:
         await connected(cust)
         await connected(vend)
         await send(cust, "typing", {})
+        await send(cust, "typing", {})  # a repeat within half a second adds nothing
         assert await recv(vend) == {"event": "typing", "data": {"userId": room.customer}}
         await send(cust, "ping", {})
         assert await recv(cust) == {"event": "pong", "data": {}}  # no typing echo to itself
@@ -75,6 +76,10 @@ async def test_typing_read_ping(server: ServerProc) -> None:
         assert await recv(vend) == {"event": "read", "data": {"userId": room.customer, "seq": 1}}
         await send(cust, "markRead", {"seq": 0})  # never moves back
         assert await recv(vend) == {"event": "read", "data": {"userId": room.customer, "seq": 1}}
+        await send(cust, "markRead", {"seq": 99})  # never beyond what was delivered
+        assert await recv(vend) == {"event": "read", "data": {"userId": room.customer, "seq": 1}}
+        await send(vend, "ping")
+        assert await recv(vend) == {"event": "pong", "data": {}}  # exactly one typing came
 
 
 async def test_admin_live_view_is_read_only_and_audited(server: ServerProc) -> None:

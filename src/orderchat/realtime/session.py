@@ -31,8 +31,11 @@ from orderchat.realtime.protocol import (
     parse_frame,
     str_field,
 )
+from orderchat.realtime.ratelimit import TokenBucket
 
 log = logging.getLogger("orderchat.realtime")
+
+TYPING_INTERVAL_SECONDS = 0.5
 
 
 class Session:
@@ -42,6 +45,9 @@ class Session:
         self.verifier = verifier
         self._expiry: asyncio.TimerHandle | None = None
         self.arm_expiry(conn.principal.expires_at)
+        self._last_typing = float("-inf")
+        settings = hub.settings
+        self._reads = TokenBucket(settings.rate_per_second, settings.rate_burst)
 
     def arm_expiry(self, expires_at: float) -> None:
         """Close with 4401 when the token expires (unless ``authenticate`` moves it)."""
@@ -111,12 +117,20 @@ class Session:
             raise ForbiddenError("admins are read-only")
         if self.hub.room_of(self.conn).closed:
             raise ProtocolError("ROOM_READ_ONLY", "the room is read-only")
+        now = time.monotonic()
+        if now - self._last_typing < TYPING_INTERVAL_SECONDS:
+            return  # ephemeral: repeats within the interval add nothing for the others
+        self._last_typing = now
         self.hub.broadcast(self.conn, "typing", {"userId": self.conn.user_id})
 
     async def _mark_read(self, frame: ClientFrame) -> None:
         if self.conn.principal.is_admin:
             raise ForbiddenError("admins are read-only")
         seq = int_field(frame.data, "seq")
+        if not self._reads.take():
+            raise ProtocolError("RATE_LIMITED", "too many markRead; slow down")
+        # never beyond what this connection has delivered (a client cannot have read more)
+        seq = min(seq, self.conn.outbox.last or 0)
         stored = await self.hub.store.messages.mark_read(
             self.conn.order_id, uuid.UUID(self.conn.user_id), seq, utcnow_ms()
         )
