@@ -137,6 +137,14 @@ class ChatClient:
             raise ChatClosed(err.response.status_code, "handshake refused") from None
 
     async def _run(self, ws: ClientConnection) -> None:
+        try:
+            await self._run_forever(ws)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # never leave a caller waiting on a dead client
+            self._finish(ChatClosed(None, f"client failed: {error!r}"))
+
+    async def _run_forever(self, ws: ClientConnection) -> None:
         """Read frames; on a retryable drop, reconnect with lastSeq and re-send."""
         attempt = 0
         while True:
@@ -174,6 +182,9 @@ class ChatClient:
                 self._dispatch(ws, frame["event"], frame.get("data") or {})
         except ConnectionClosed:
             pass
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            await ws.close(1002, "unexpected frame")  # not our server: start over
+            return None
         return ws.close_code
 
     def _dispatch(self, ws: ClientConnection, event: str, data: dict[str, Any]) -> None:
