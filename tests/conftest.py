@@ -116,6 +116,9 @@ def token() -> TokenFactory:
 async def services(settings: Settings) -> AsyncIterator[Services]:
     svc = build_services(settings)
     yield svc
+    # Tests that use the services without the app's lifespan must not leave the engine's
+    # connections to be collected later on a closed event loop.
+    await svc.store.close()
 
 
 @pytest.fixture
