@@ -22,6 +22,16 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class _DenialNoise(logging.Filter):
+    """uvicorn's websockets-sansio protocol logs "ASGI callable returned without completing
+    handshake." at ERROR after every WebSocket denial response (a real 401/403/429 on the
+    upgrade, which SPEC 5.1 asks for): its handshake flag is only set on accept. The gateway
+    logs each denial itself ("ws denied status=..."), so this line is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("ASGI callable returned without completing")
+
+
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -35,5 +45,8 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     # a token there) and the WebSocket handshake status: ours replace them.
     for name in ("uvicorn.access", "websockets", "uvicorn.error"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DenialNoise) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(_DenialNoise())
     for name in ("botocore", "aiobotocore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

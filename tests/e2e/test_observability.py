@@ -151,6 +151,7 @@ async def test_whole_conversation_moves_every_metric_and_logs_no_secret(
     for text in [*texts, "on my way"]:
         assert text not in logs
     lines = [orjson.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    assert [e for e in lines if e["level"] == "error"] == [], "no error in a normal conversation"
     messages = [entry["msg"] for entry in lines]
     opened = [m for m in messages if m.startswith("ws open ")]
     closed = [m for m in messages if m.startswith("ws close ")]
