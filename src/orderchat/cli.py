@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--messages", type=int, default=20, help="messages per room")
     bench.add_argument("--database-url", help="database of the started server")
     bench.add_argument("--redis-url", help="Redis of the started server")
+    bench.add_argument(
+        "--clients", type=int, default=1, help="client processes generating the load"
+    )
     return parser
 
 
@@ -186,6 +189,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         messages=args.messages,
         database_url=args.database_url,
         redis_url=args.redis_url,
+        clients=args.clients,
     )
     print(orjson.dumps(asyncio.run(run(opts)), option=orjson.OPT_INDENT_2).decode())
     return 0

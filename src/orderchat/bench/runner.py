@@ -1,12 +1,16 @@
 """Open rooms, connect their customer and vendor over WebSocket, exchange messages, measure.
 
 Figures: send->ack and send->newMessage latency (p50/p95/p99/max), messages per second,
-and the server's resident memory when the bench started the server itself.
+and, when the bench started the server itself, the server's resident memory and the CPU
+time it used during the run (from /proc). The load runs in this process or, with
+``clients > 1``, in that many worker processes whose results are merged; the CPU time
+the load generator used is reported too, so a saturated client is visible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -14,15 +18,13 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
-from websockets.asyncio.client import ClientConnection, connect
 
-from orderchat.identity import issue_token
+from orderchat.bench.load import Results, run_rooms, worker_main
 
 
 @dataclass
@@ -33,14 +35,7 @@ class Options:
     messages: int
     database_url: str | None
     redis_url: str | None
-
-
-@dataclass
-class Results:
-    ack_ms: list[float] = field(default_factory=list)
-    deliver_ms: list[float] = field(default_factory=list)
-    errors: int = 0
-    timeouts: int = 0
+    clients: int = 1
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -60,6 +55,17 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of the process so far (/proc/<pid>/stat utime, stime)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
+    ticks = int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def _wait_healthy(url: str, proc: subprocess.Popen[bytes] | None) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(300):
@@ -74,59 +80,44 @@ async def _wait_healthy(url: str, proc: subprocess.Popen[bytes] | None) -> None:
     raise SystemExit("orderchat bench: the server did not become healthy")
 
 
-async def _pair(
-    opts: Options, base: str, secret: str, http: httpx.AsyncClient, results: Results
-) -> None:
-    oid, cust, vend = (str(uuid.uuid4()) for _ in range(3))
-    svc = issue_token(secret, sub=str(uuid.uuid4()), role="service")
-    await http.post(
-        base + "/v1/events",
-        json={"eventType": "order.accepted", "orderId": oid, "customerId": cust, "vendorId": vend},
-        headers={"Authorization": f"Bearer {svc}"},
-    )
-    ws_base = base.replace("http", "ws", 1)
-    sent_at: dict[str, float] = {}
+def _split(rooms: int, clients: int) -> list[int]:
+    """``rooms`` spread over ``clients`` workers as evenly as possible (no empty worker)."""
+    clients = max(1, min(clients, rooms))
+    return [rooms // clients + (1 if i < rooms % clients else 0) for i in range(clients)]
 
-    def hdr(sub: str, role: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + issue_token(secret, sub=sub, role=role)}
 
-    async with (
-        connect(f"{ws_base}/chat?orderId={oid}", additional_headers=hdr(cust, "customer")) as a,
-        connect(f"{ws_base}/chat?orderId={oid}", additional_headers=hdr(vend, "vendor")) as b,
-    ):
-        await a.recv()
-        await b.recv()
-
-        async def receive(ws: ClientConnection, want: str) -> None:
-            seen = 0
-            while seen < opts.messages:
-                frame = orjson.loads(await ws.recv())
-                event, data = frame.get("event"), frame.get("data", {})
-                if event == want:
-                    cmid = data.get("clientMessageId")
-                    if cmid in sent_at:
-                        ms = (time.perf_counter() - sent_at[cmid]) * 1000
-                        (results.ack_ms if want == "messageAck" else results.deliver_ms).append(ms)
-                    seen += 1
-                elif event == "error":
-                    results.errors += 1
-                    if want == "messageAck":
-                        seen += 1
-
-        readers = [
-            asyncio.create_task(receive(a, "messageAck")),
-            asyncio.create_task(receive(b, "newMessage")),
-        ]
-        for i in range(opts.messages):
-            cmid = f"b{i}"
-            sent_at[cmid] = time.perf_counter()
-            frame = {"message": f"bench message {i}", "clientMessageId": cmid}
-            await a.send(orjson.dumps({"event": "sendMessage", "data": frame}).decode())
-            await asyncio.sleep(0.12)  # stay under the default 10/s per-sender rate limit
-        _done, pending = await asyncio.wait(readers, timeout=60)
-        for task in pending:  # a frame never came (an error or a lost message): count it
-            task.cancel()
-            results.timeouts += 1
+async def _load(opts: Options, base: str, secret: str) -> tuple[Results, float]:
+    """Run the load; returns the merged results and the seconds it took."""
+    shares = _split(opts.rooms, opts.clients)
+    if len(shares) == 1:
+        started = time.perf_counter()
+        results = await run_rooms(base, secret, opts.rooms, opts.messages)
+        return results, time.perf_counter() - started
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(shares) + 1)
+    out: Any = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=worker_main, args=(base, secret, n, opts.messages, barrier, out), daemon=True
+        )
+        for n in shares
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        # every worker has imported and is ready: the clock starts for all at once
+        await asyncio.to_thread(barrier.wait, 120)
+        started = time.perf_counter()
+        results = Results()
+        for _ in procs:
+            results.merge(await asyncio.to_thread(out.get, True, 300))
+        elapsed = time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+    return results, elapsed
 
 
 async def run(opts: Options) -> dict[str, Any]:
@@ -157,13 +148,9 @@ async def run(opts: Options) -> dict[str, Any]:
     try:
         await _wait_healthy(base, proc)
         rss_start = _rss_kib(proc.pid) if proc else None
-        results = Results()
-        started = time.perf_counter()
-        async with httpx.AsyncClient() as http:
-            await asyncio.gather(
-                *(_pair(opts, base, secret, http, results) for _ in range(opts.rooms))
-            )
-        elapsed = time.perf_counter() - started
+        cpu_start = _cpu_seconds(proc.pid) if proc else None
+        results, elapsed = await _load(opts, base, secret)
+        cpu_end = _cpu_seconds(proc.pid) if proc else None
         rss_end = _rss_kib(proc.pid) if proc else None
     finally:
         if proc is not None:
@@ -172,10 +159,12 @@ async def run(opts: Options) -> dict[str, Any]:
         if tmp is not None:
             tmp.cleanup()
     total = opts.rooms * opts.messages
+    server_cpu = cpu_end - cpu_start if cpu_start is not None and cpu_end is not None else None
     return {
         "rooms": opts.rooms,
         "connections": opts.rooms * 2,
         "messages": total,
+        "clients": len(_split(opts.rooms, opts.clients)),
         "errors": results.errors,
         "readers_timed_out": results.timeouts,
         "seconds": round(elapsed, 2),
@@ -185,6 +174,16 @@ async def run(opts: Options) -> dict[str, Any]:
         "server_rss_mib": {
             "start": round(rss_start / 1024, 1) if rss_start else None,
             "end": round(rss_end / 1024, 1) if rss_end else None,
+        },
+        "server_cpu": {
+            "seconds": round(server_cpu, 2) if server_cpu is not None else None,
+            "percent_of_one_core": round(100 * server_cpu / elapsed, 1)
+            if server_cpu is not None
+            else None,
+        },
+        "client_cpu": {
+            "seconds": round(results.cpu_seconds, 2),
+            "percent_of_one_core": round(100 * results.cpu_seconds / elapsed, 1),
         },
     }
 
