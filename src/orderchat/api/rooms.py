@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from orderchat.api.deps import PrincipalDep, ServicesDep, readable_room
+from orderchat.domain.messages import MAX_SEQ
 
 router = APIRouter(prefix="/v1/rooms", tags=["rooms"])
 
@@ -23,8 +24,8 @@ async def get_messages(
     orderId: uuid.UUID,
     principal: PrincipalDep,
     services: ServicesDep,
-    afterSeq: Annotated[int | None, Query(ge=0)] = None,
-    beforeSeq: Annotated[int | None, Query(ge=1)] = None,
+    afterSeq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    beforeSeq: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     await readable_room(services, principal, orderId, "read_messages")

@@ -10,6 +10,8 @@ from typing import Any
 from orderchat.errors import InvalidPayloadError, MessageEmptyError, MessageTooLongError
 
 MAX_CLIENT_MESSAGE_ID = 64
+# seqs are stored as 64-bit integers on both databases: a bigger bound is a client mistake
+MAX_SEQ = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from orderchat.errors import InvalidPayloadError
 from orderchat.store.db import Database
 from orderchat.store.schema import admin_audit as A
 
+MAX_AUDIT_ID = 2**63 - 1
+
 
 class AuditStore:
     def __init__(self, db: Database) -> None:
@@ -34,6 +36,9 @@ class AuditStore:
             try:
                 before = int(cursor)
             except ValueError:
+                before = 0
+            # ids are positive 64-bit integers; anything else would fail in the driver (500)
+            if not 0 < before <= MAX_AUDIT_ID:
                 raise InvalidPayloadError("cursor: not a cursor this service issued") from None
             query = query.where(A.c.id < before)
         if order_id is not None:
