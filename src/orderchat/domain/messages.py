@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,11 +58,20 @@ def utcnow_ms() -> datetime:
 def validate_content(content: object, max_chars: int) -> str:
     if not isinstance(content, str):
         raise InvalidPayloadError("message must be a string")
-    if not content.strip():
+    if _blank(content):
         raise MessageEmptyError("message is empty")
     if len(content) > max_chars:
         raise MessageTooLongError(f"message is longer than {max_chars} characters")
+    if "\x00" in content:
+        # PostgreSQL text cannot hold NUL: refuse it on every backend (not a false UNAVAILABLE)
+        raise InvalidPayloadError("message must not contain NUL characters")
     return content
+
+
+def _blank(content: str) -> bool:
+    """Nothing a reader would see: whitespace and invisible format characters only
+    (zero-width space, BOM, word joiner: Unicode category Cf)."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in content)
 
 
 def validate_client_message_id(value: object) -> str | None:
@@ -73,4 +83,6 @@ def validate_client_message_id(value: object) -> str | None:
         raise InvalidPayloadError(
             f"clientMessageId must be 1 to {MAX_CLIENT_MESSAGE_ID} characters"
         )
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise InvalidPayloadError("clientMessageId must not contain NUL characters")
     return value
