@@ -24,6 +24,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
+    if len(request.headers.getlist("authorization")) > 1:
+        # ambiguous: a proxy may have checked the other one
+        raise AuthError("more than one Authorization header")
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise AuthError("missing bearer token")

@@ -46,6 +46,10 @@ class Admission:
 
 
 def _query(ws: WebSocket) -> tuple[uuid.UUID, int | None]:
+    # a repeated parameter is ambiguous (which room did the client mean?): refuse it
+    for name in ("orderId", "lastSeq"):
+        if len(ws.query_params.getlist(name)) > 1:
+            raise Denied(400, "bad_request", f"{name}: given more than once")
     raw_order = ws.query_params.get("orderId")
     try:
         order_id = uuid.UUID(raw_order or "")
@@ -60,6 +64,9 @@ def _query(ws: WebSocket) -> tuple[uuid.UUID, int | None]:
 
 
 def _token(ws: WebSocket) -> str | None:
+    if len(ws.headers.getlist("authorization")) > 1:
+        # ambiguous: a proxy may have checked the other one
+        raise Denied(401, "unauthorized", "more than one Authorization header")
     token = bearer_token(ws.headers.get("authorization"))
     if token is not None:
         return token
