@@ -22,6 +22,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
+class TextFormatter(logging.Formatter):
+    """One record, one line: control characters in the message (a newline or an escape
+    sequence inside a client-chosen string such as an unknown event type) are escaped,
+    so nothing can forge a line. Tracebacks, added after the message, keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = record.message.translate(_CONTROL)
+        return super().formatMessage(record)
+
+
 class _DenialNoise(logging.Filter):
     """uvicorn's websockets-sansio protocol logs "ASGI callable returned without completing
     handshake." at ERROR after every WebSocket denial response (a real 401/403/429 on the
@@ -37,7 +50,7 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
