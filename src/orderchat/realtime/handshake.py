@@ -86,7 +86,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
         return True
     origin = origin.strip().rstrip("/")
     if allowed is not None:
-        return origin in allowed
+        # scheme and host are case-insensitive; browsers send them in lower case
+        return origin.lower() in {a.lower() for a in allowed}
     if not host:
         return False
     try:
