@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from pathlib import Path
 
 import httpx
@@ -91,6 +93,16 @@ async def test_readyz_503_sqlite_unopenable(tmp_path: Path) -> None:
         auto_migrate=False,
     )
     await _check_503(settings)
+    # aiosqlite's worker thread of the failed open posts its last result to the event loop
+    # a moment later; let it finish while the loop still runs, or it raises "Event loop is
+    # closed" in a thread during a later test.
+    await asyncio.to_thread(_join_aiosqlite_threads)
+
+
+def _join_aiosqlite_threads() -> None:
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(5)
 
 
 async def test_database_down_answers_503_not_500(tmp_path: Path) -> None:
