@@ -25,14 +25,19 @@ class Results:
     ack_ms: list[float] = field(default_factory=list)
     deliver_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    error_codes: dict[str, int] = field(default_factory=dict)
     timeouts: int = 0
+    failed_rooms: int = 0  # set-up or connection failures (the room's messages are lost)
     cpu_seconds: float = 0.0  # the client process(es) CPU time spent on the load
 
     def merge(self, other: Results) -> None:
         self.ack_ms.extend(other.ack_ms)
         self.deliver_ms.extend(other.deliver_ms)
         self.errors += other.errors
+        for code, n in other.error_codes.items():
+            self.error_codes[code] = self.error_codes.get(code, 0) + n
         self.timeouts += other.timeouts
+        self.failed_rooms += other.failed_rooms
         self.cpu_seconds += other.cpu_seconds
 
 
@@ -46,16 +51,28 @@ async def run_rooms(base: str, secret: str, rooms: int, messages: int) -> Result
     return results
 
 
+async def _room(
+    base: str, secret: str, messages: int, http: httpx.AsyncClient, results: Results
+) -> None:
+    try:
+        await _pair(base, secret, messages, http, results)
+    except Exception as error:  # an overloaded server refusing or dropping: count it
+        results.failed_rooms += 1
+        key = type(error).__name__
+        results.error_codes[key] = results.error_codes.get(key, 0) + 1
+
+
 async def _pair(
     base: str, secret: str, messages: int, http: httpx.AsyncClient, results: Results
 ) -> None:
     oid, cust, vend = (str(uuid.uuid4()) for _ in range(3))
     svc = issue_token(secret, sub=str(uuid.uuid4()), role="service")
-    await http.post(
+    created = await http.post(
         base + "/v1/events",
         json={"eventType": "order.accepted", "orderId": oid, "customerId": cust, "vendorId": vend},
         headers={"Authorization": f"Bearer {svc}"},
     )
+    created.raise_for_status()
     ws_base = base.replace("http", "ws", 1)
     sent_at: dict[str, float] = {}
 
@@ -82,6 +99,8 @@ async def _pair(
                     seen += 1
                 elif event == "error":
                     results.errors += 1
+                    code = str(data.get("code"))
+                    results.error_codes[code] = results.error_codes.get(code, 0) + 1
                     if want == "messageAck":
                         seen += 1
 
@@ -104,5 +123,8 @@ async def _pair(
 def worker_main(base: str, secret: str, rooms: int, messages: int, barrier: Any, out: Any) -> None:
     """A ``--clients`` worker process: wait until every worker is ready, run, report."""
     barrier.wait()
-    results = asyncio.run(run_rooms(base, secret, rooms, messages))
-    out.put(results)
+    results = Results()
+    try:
+        results = asyncio.run(run_rooms(base, secret, rooms, messages))
+    finally:  # the parent waits for one result per worker
+        out.put(results)
