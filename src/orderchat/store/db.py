@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from orderchat.errors import UnavailableError
 
-_TRANSIENT = (exc.OperationalError, exc.InterfaceError, OSError, TimeoutError, ConnectionError)
+# exc.TimeoutError: no pooled connection freed up within pool_timeout (an overload)
+_TRANSIENT = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    OSError,
+    TimeoutError,
+    ConnectionError,
+)
 
 
 def async_url(url: str) -> str:
