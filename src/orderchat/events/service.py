@@ -45,13 +45,14 @@ class EventService:
             return "ignored"
         try:
             event = parse_event(event_type, payload)
+            # may also refuse an event that conflicts with the room's (a second accepted)
+            applied = await self._store.rooms.apply_event(event, utcnow_ms())
         except InvalidEventError as err:
             self._metrics.events_total.labels(type=event_type, outcome="invalid").inc()
             log.warning(
                 "event rejected source=%s type=%s reason=%s", source, event_type, err.message
             )
             raise
-        applied = await self._store.rooms.apply_event(event, utcnow_ms())
         outcome: Outcome = "applied" if applied.changed else "duplicate"
         self._metrics.events_total.labels(type=event_type, outcome=outcome).inc()
         self._metrics.event_processing_seconds.observe(time.perf_counter() - started)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from orderchat.domain import rooms as domain
 from orderchat.domain.events import OrderEvent
 from orderchat.domain.messages import rfc3339_or_none
-from orderchat.errors import InvalidPayloadError
+from orderchat.errors import InvalidEventError, InvalidPayloadError
 from orderchat.store.db import Database
 from orderchat.store.schema import chat_participants as P
 from orderchat.store.schema import chat_rooms as R
@@ -83,6 +83,7 @@ class RoomStore:
                 )
             ).one()
             before = await self._load_state(conn, event.order_id, room.closed_reason)
+            _check_no_conflict(before, event)
             after = domain.apply(before, event)
             if after == before:
                 return Applied(False, domain.diff(before, after), None)
@@ -249,6 +250,18 @@ def _view(room: Any, participants: list[tuple[uuid.UUID, str]]) -> RoomView:
         participants=participants,
         last_seq=int(room.last_seq),
     )
+
+
+def _check_no_conflict(state: domain.RoomState, event: OrderEvent) -> None:
+    """A second ``order.accepted`` naming other parties cannot be applied (the first one
+    fixed who may read the room), and calling it a duplicate would drop it silently:
+    it is an invalid event, reported (and from SQS, left for the dead-letter queue)."""
+    if event.kind != "accepted" or state.customer_id is None:
+        return
+    if (state.customer_id, state.vendor_id) != (event.customer_id, event.vendor_id):
+        raise InvalidEventError(
+            "conflicts with the order.accepted already applied (other customerId/vendorId)"
+        )
 
 
 def _encode_cursor(created_at: datetime, order_id: uuid.UUID) -> str:
