@@ -50,15 +50,14 @@ class MessageStore:
         The seq counter of the room is bumped only while the room is open, in the same
         transaction as the insert: a close that commits first makes this raise
         RoomReadOnlyError; a close that comes after waits for the row lock.
+
+        A retried ``client_message_id`` is found by the unique constraint (the insert
+        fails, the transaction and its seq bump roll back, the earlier message is read),
+        so a first send costs no lookup. A retry to a room closed since is looked up
+        before refusing, so it still gets its duplicate ack.
         """
         try:
             async with self._db.write() as conn:
-                if client_message_id is not None:
-                    existing = await self._by_client_id(
-                        conn, order_id, sender_id, client_message_id
-                    )
-                    if existing is not None:
-                        return existing, True
                 seq = (
                     await conn.execute(
                         sa.update(R)
@@ -68,6 +67,12 @@ class MessageStore:
                     )
                 ).scalar_one_or_none()
                 if seq is None:
+                    if client_message_id is not None:
+                        existing = await self._by_client_id(
+                            conn, order_id, sender_id, client_message_id
+                        )
+                        if existing is not None:
+                            return existing, True
                     exists = (
                         await conn.execute(sa.select(R.c.order_id).where(R.c.order_id == order_id))
                     ).first()
@@ -98,7 +103,7 @@ class MessageStore:
                 )
                 return msg, False
         except exc.IntegrityError:
-            # A concurrent send with the same clientMessageId won the race.
+            # An earlier (or concurrent) send with the same clientMessageId: a retry.
             if client_message_id is None:
                 raise
             async with self._db.read() as conn:
