@@ -201,16 +201,21 @@ class TokenVerifier:
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     role = claims.get("role")
-    if role not in ROLES:
+    # isinstance first: an identity provider's list of roles is unhashable (was a 500)
+    if not isinstance(role, str) or role not in ROLES:
         raise AuthError("unknown role")
     try:
         user_id = canonical_uuid(claims.get("sub"))
     except ValueError:
         raise AuthError("sub is not a UUID") from None
     exp = claims.get("exp")
-    if not isinstance(exp, int | float):
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise AuthError("exp is not a number")
-    return Principal(user_id=user_id, role=cast(Role, role), expires_at=float(exp))
+    try:
+        expires_at = float(exp)
+    except OverflowError:  # an int beyond any float (10**400)
+        raise AuthError("exp is out of range") from None
+    return Principal(user_id=user_id, role=cast(Role, role), expires_at=expires_at)
 
 
 def issue_token(
