@@ -97,6 +97,22 @@ class Database:
                 raise UnavailableError("database unavailable") from error
             raise
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: a connection whose statements each commit by themselves (no BEGIN
+        and COMMIT round trips). Only for a write that is a single statement, which
+        PostgreSQL applies atomically."""
+        if self.is_sqlite:
+            raise RuntimeError("autocommit() is for PostgreSQL; use write() on SQLite")
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+        except Exception as error:
+            if is_unavailable(error):
+                raise UnavailableError("database unavailable") from error
+            raise
+
     async def ping(self) -> None:
         async def _ping() -> None:
             async with self.read() as conn:

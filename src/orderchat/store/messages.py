@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,19 @@ from orderchat.store.db import Database
 from orderchat.store.schema import chat_messages as M
 from orderchat.store.schema import chat_read_marks as RM
 from orderchat.store.schema import chat_rooms as R
+
+
+def _row(msg: Message) -> dict[str, Any]:
+    return {
+        "message_id": msg.message_id,
+        "order_id": msg.order_id,
+        "seq": msg.seq,
+        "sender_id": msg.sender_id,
+        "sender_role": msg.sender_role,
+        "content": msg.content,
+        "client_message_id": msg.client_message_id,
+        "created_at": msg.created_at,
+    }
 
 
 def _message(row: Any) -> Message:
@@ -47,70 +61,96 @@ class MessageStore:
     ) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is a duplicate of an earlier send.
 
-        The seq counter of the room is bumped only while the room is open, in the same
-        transaction as the insert: a close that commits first makes this raise
-        RoomReadOnlyError; a close that comes after waits for the row lock.
+        The seq counter of the room is bumped only while the room is open, atomically
+        with the insert: a close that commits first leaves the room unmatched (then
+        RoomReadOnlyError, or NotFoundError for no room); a close that comes after waits
+        for the row lock. On PostgreSQL that is one statement (``WITH bump AS (UPDATE ...
+        RETURNING) INSERT ... SELECT FROM bump``) committed by itself: one round trip. On
+        SQLite, an UPDATE and an INSERT in one transaction.
 
         A retried ``client_message_id`` is found by the unique constraint (the insert
-        fails, the transaction and its seq bump roll back, the earlier message is read),
-        so a first send costs no lookup. A retry to a room closed since is looked up
-        before refusing, so it still gets its duplicate ack.
+        fails, the seq bump rolls back with it, the earlier message is read), so a first
+        send costs no lookup. A retry to a room closed since is looked up before refusing,
+        so it still gets its duplicate ack.
         """
+        msg = Message(
+            message_id=uuid.uuid4(),
+            order_id=order_id,
+            seq=0,  # assigned by the store
+            sender_id=sender_id,
+            sender_role=sender_role,
+            content=content,
+            created_at=now,
+            client_message_id=client_message_id,
+        )
         try:
-            async with self._db.write() as conn:
-                seq = (
-                    await conn.execute(
-                        sa.update(R)
-                        .where(R.c.order_id == order_id, R.c.closed_at.is_(None))
-                        .values(last_seq=R.c.last_seq + 1)
-                        .returning(R.c.last_seq)
-                    )
-                ).scalar_one_or_none()
-                if seq is None:
-                    if client_message_id is not None:
-                        existing = await self._by_client_id(
-                            conn, order_id, sender_id, client_message_id
-                        )
-                        if existing is not None:
-                            return existing, True
-                    exists = (
-                        await conn.execute(sa.select(R.c.order_id).where(R.c.order_id == order_id))
-                    ).first()
-                    if exists is None:
-                        raise NotFoundError("no such room")
-                    raise RoomReadOnlyError("the room is read-only")
-                msg = Message(
-                    message_id=uuid.uuid4(),
-                    order_id=order_id,
-                    seq=int(seq),
-                    sender_id=sender_id,
-                    sender_role=sender_role,
-                    content=content,
-                    created_at=now,
-                    client_message_id=client_message_id,
-                )
-                await conn.execute(
-                    sa.insert(M).values(
-                        message_id=msg.message_id,
-                        order_id=order_id,
-                        seq=msg.seq,
-                        sender_id=sender_id,
-                        sender_role=sender_role,
-                        content=content,
-                        client_message_id=client_message_id,
-                        created_at=now,
-                    )
-                )
-                return msg, False
+            if self._db.is_sqlite:
+                seq = await self._store_in_transaction(msg)
+            else:
+                seq = await self._store_in_one_statement(msg)
         except exc.IntegrityError:
-            # An earlier (or concurrent) send with the same clientMessageId: a retry.
             if client_message_id is None:
                 raise
-            async with self._db.read() as conn:
-                existing = await self._by_client_id(conn, order_id, sender_id, client_message_id)
+            existing = await self._earlier(order_id, sender_id, client_message_id)
             if existing is None:
                 raise
             return existing, True
+        if seq is not None:
+            return replace(msg, seq=seq), False
+        # the room is closed (or absent): a retry of a message stored before is still one
+        if client_message_id is not None:
+            existing = await self._earlier(order_id, sender_id, client_message_id)
+            if existing is not None:
+                return existing, True
+        async with self._db.read() as conn:
+            exists = (
+                await conn.execute(sa.select(R.c.order_id).where(R.c.order_id == order_id))
+            ).first()
+        if exists is None:
+            raise NotFoundError("no such room")
+        raise RoomReadOnlyError("the room is read-only")
+
+    async def _store_in_one_statement(self, msg: Message) -> int | None:
+        """PostgreSQL: bump the open room's seq and insert, in one autocommitted statement."""
+        bump = (
+            sa.update(R)
+            .where(R.c.order_id == msg.order_id, R.c.closed_at.is_(None))
+            .values(last_seq=R.c.last_seq + 1)
+            .returning(R.c.last_seq)
+            .cte("bump")
+        )
+        values = _row(msg)
+        del values["seq"]
+        row = sa.select(
+            *(sa.literal(v, M.c[k].type).label(k) for k, v in values.items()),
+            bump.c.last_seq.label("seq"),
+        )
+        insert = sa.insert(M).from_select([*values, "seq"], row).returning(M.c.seq).add_cte(bump)
+        async with self._db.autocommit() as conn:
+            seq = (await conn.execute(insert)).scalar_one_or_none()
+        return int(seq) if seq is not None else None
+
+    async def _store_in_transaction(self, msg: Message) -> int | None:
+        """SQLite: the UPDATE ... RETURNING of the seq and the INSERT, one transaction."""
+        async with self._db.write() as conn:
+            seq = (
+                await conn.execute(
+                    sa.update(R)
+                    .where(R.c.order_id == msg.order_id, R.c.closed_at.is_(None))
+                    .values(last_seq=R.c.last_seq + 1)
+                    .returning(R.c.last_seq)
+                )
+            ).scalar_one_or_none()
+            if seq is None:
+                return None
+            await conn.execute(sa.insert(M).values(_row(replace(msg, seq=int(seq)))))
+            return int(seq)
+
+    async def _earlier(
+        self, order_id: uuid.UUID, sender_id: uuid.UUID, cmid: str
+    ) -> Message | None:
+        async with self._db.read() as conn:
+            return await self._by_client_id(conn, order_id, sender_id, cmid)
 
     async def _by_client_id(
         self, conn: AsyncConnection, order_id: uuid.UUID, sender_id: uuid.UUID, cmid: str
