@@ -127,11 +127,13 @@ async def test_frame_over_64k_closes_1009(server: ServerProc) -> None:
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_unavailable_when_database_is_down(start_server: StartServer, db_url: str) -> None:
     """Database down (a TCP proxy in front of PostgreSQL is cut): UNAVAILABLE, never an ack."""
-    from tests.e2e.tcp_proxy import TcpProxy
+    from tests.tcp_proxy import TcpProxy
 
     host_port = db_url.split("@", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
-    async with TcpProxy(host, int(port)) as proxy:
+    proxy = TcpProxy(host, int(port))
+    await proxy.start()
+    try:
         proxied = db_url.replace(host_port, f"127.0.0.1:{proxy.port}")
         server = await asyncio.to_thread(start_server, database_url=proxied)
         room = await open_room(server)
@@ -139,11 +141,13 @@ async def test_unavailable_when_database_is_down(start_server: StartServer, db_u
             await connected(ws)
             await send(ws, "sendMessage", {"message": "one", "clientMessageId": "u1"})
             assert (await recv(ws))["event"] == "messageAck"
-            await proxy.cut()
+            await proxy.close()
             await send(ws, "sendMessage", {"message": "two", "clientMessageId": "u2"})
             await expect_error(ws, "UNAVAILABLE", "u2")
-            proxy.resume()
+            await proxy.start()
             await send(ws, "sendMessage", {"message": "two", "clientMessageId": "u2"})
             ack = await recv(ws)
             assert ack["event"] == "messageAck", ack
             assert ack["data"]["seq"] == 2 and ack["data"]["duplicate"] is False
+    finally:
+        await proxy.close()
