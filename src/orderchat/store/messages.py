@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orderchat.domain.messages import Message
+from orderchat.domain.messages import Message, utcnow_ms
 from orderchat.errors import NotFoundError, RoomReadOnlyError
 from orderchat.store.db import Database
 from orderchat.store.schema import chat_messages as M
@@ -85,9 +85,9 @@ class MessageStore:
         )
         try:
             if self._db.is_sqlite:
-                seq = await self._store_in_transaction(msg)
+                stored = await self._store_in_transaction(msg)
             else:
-                seq = await self._store_in_one_statement(msg)
+                stored = await self._store_in_one_statement(msg)
         except exc.IntegrityError:
             if client_message_id is None:
                 raise
@@ -95,8 +95,9 @@ class MessageStore:
             if existing is None:
                 raise
             return existing, True
-        if seq is not None:
-            return replace(msg, seq=seq), False
+        if stored is not None:
+            seq, created_at = stored
+            return replace(msg, seq=seq, created_at=created_at), False
         # the room is closed (or absent): a retry of a message stored before is still one
         if client_message_id is not None:
             existing = await self._earlier(order_id, sender_id, client_message_id)
@@ -110,27 +111,39 @@ class MessageStore:
             raise NotFoundError("no such room")
         raise RoomReadOnlyError("the room is read-only")
 
-    async def _store_in_one_statement(self, msg: Message) -> int | None:
+    # The timestamp is read once the room's seq is held, not before (the caller's ``now``
+    # was read before waiting for the room's row lock, and instances' clocks differ): so a
+    # higher seq never carries an earlier timestamp. On PostgreSQL it is the database's
+    # clock at the seq bump; on SQLite (one process) the clock inside the write lock.
+
+    async def _store_in_one_statement(self, msg: Message) -> tuple[int, datetime] | None:
         """PostgreSQL: bump the open room's seq and insert, in one autocommitted statement."""
+        now = sa.func.date_trunc("milliseconds", sa.func.clock_timestamp())
         bump = (
             sa.update(R)
             .where(R.c.order_id == msg.order_id, R.c.closed_at.is_(None))
             .values(last_seq=R.c.last_seq + 1)
-            .returning(R.c.last_seq)
+            .returning(R.c.last_seq, now.label("ts"))
             .cte("bump")
         )
         values = _row(msg)
-        del values["seq"]
+        del values["seq"], values["created_at"]
         row = sa.select(
             *(sa.literal(v, M.c[k].type).label(k) for k, v in values.items()),
             bump.c.last_seq.label("seq"),
+            bump.c.ts.label("created_at"),
         )
-        insert = sa.insert(M).from_select([*values, "seq"], row).returning(M.c.seq).add_cte(bump)
+        insert = (
+            sa.insert(M)
+            .from_select([*values, "seq", "created_at"], row)
+            .returning(M.c.seq, M.c.created_at)
+            .add_cte(bump)
+        )
         async with self._db.autocommit() as conn:
-            seq = (await conn.execute(insert)).scalar_one_or_none()
-        return int(seq) if seq is not None else None
+            stored = (await conn.execute(insert)).one_or_none()
+        return (int(stored.seq), stored.created_at) if stored is not None else None
 
-    async def _store_in_transaction(self, msg: Message) -> int | None:
+    async def _store_in_transaction(self, msg: Message) -> tuple[int, datetime] | None:
         """SQLite: the UPDATE ... RETURNING of the seq and the INSERT, one transaction."""
         async with self._db.write() as conn:
             seq = (
@@ -143,8 +156,11 @@ class MessageStore:
             ).scalar_one_or_none()
             if seq is None:
                 return None
-            await conn.execute(sa.insert(M).values(_row(replace(msg, seq=int(seq)))))
-            return int(seq)
+            created_at = utcnow_ms()  # inside the write lock: in seq order
+            await conn.execute(
+                sa.insert(M).values(_row(replace(msg, seq=int(seq), created_at=created_at)))
+            )
+            return int(seq), created_at
 
     async def _earlier(
         self, order_id: uuid.UUID, sender_id: uuid.UUID, cmid: str
