@@ -19,6 +19,19 @@ async def healthz() -> Any:
     return {"status": "ok"}
 
 
+# HEAD answers like GET without a body (uptime monitors and some load balancers probe
+# with HEAD; FastAPI does not add it to GET routes). Kept out of the OpenAPI document.
+@router.head("/healthz", include_in_schema=False)
+async def healthz_head() -> Response:
+    return Response(status_code=200)
+
+
+@router.head("/readyz", include_in_schema=False)
+async def readyz_head(services: ServicesDep) -> Response:
+    ready: JSONResponse = await readyz(services)
+    return Response(status_code=ready.status_code)
+
+
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> Any:
     names = list(services.readiness)
