@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderchat import __version__
 from orderchat.api import admin, events, health, rooms
@@ -97,6 +98,16 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             body["reason"] = error.message
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # unknown path, wrong method...: the same {code, message} shape as every other error
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "HTTP_ERROR")
+        return JSONResponse(
+            {"code": code, "message": str(error.detail)},
+            status_code=error.status_code,
+            headers=error.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, error: RequestValidationError) -> JSONResponse:
