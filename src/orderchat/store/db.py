@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +14,12 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orderchat.errors import UnavailableError
+
+# A pooled PostgreSQL connection is pinged when it is checked out after sitting idle this
+# long (a ping costs BEGIN, a query and ROLLBACK: three round trips, more than a send).
+# One that is busy is not: if the server dropped it meanwhile, its next statement fails
+# (UNAVAILABLE, retryable) and every pooled connection older than that is replaced.
+PING_AFTER_IDLE_SECONDS = 5.0
 
 # exc.TimeoutError: no pooled connection freed up within pool_timeout (an overload)
 _TRANSIENT = (
@@ -58,7 +65,6 @@ class Database:
             kwargs.update(
                 pool_size=10,
                 max_overflow=20,
-                pool_pre_ping=True,
                 pool_timeout=5,
                 connect_args={"timeout": 5, "command_timeout": 15},
             )
@@ -68,6 +74,9 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkout", _ping_if_idle)
+            event.listen(self.engine.sync_engine, "checkin", _note_checkin)
 
     @property
     def dialect(self) -> str:
@@ -133,3 +142,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=15000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Pool checkout: ping a connection that sat idle (or is new to this check); a dead
+    one is replaced (DisconnectionError makes the pool connect afresh)."""
+    checked_in = record.info.get("orderchat_checked_in")
+    if checked_in is not None and time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_conn.ping()
+    except Exception as error:
+        raise exc.DisconnectionError("stale pooled connection") from error
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["orderchat_checked_in"] = time.monotonic()
