@@ -45,6 +45,49 @@ def _message(row: Any) -> Message:
     )
 
 
+# the message columns the one-statement append takes as ``p_<column>`` parameters
+_ONE_STATEMENT_PARAMS = (
+    "message_id",
+    "order_id",
+    "sender_id",
+    "sender_role",
+    "content",
+    "client_message_id",
+)
+
+
+def _append_one_statement() -> Any:
+    """``WITH bump AS (UPDATE chat_rooms ... RETURNING last_seq, now) INSERT INTO
+    chat_messages SELECT ..., bump.last_seq, bump.ts FROM bump RETURNING seq, created_at``.
+
+    Built once, with bound parameters: SQLAlchemy neither rebuilds nor re-keys it per
+    send. The timestamp is read once the seq is held (clock_timestamp(), milliseconds),
+    so a higher seq never carries an earlier timestamp."""
+    now = sa.func.date_trunc("milliseconds", sa.func.clock_timestamp())
+    bump = (
+        sa.update(R)
+        .where(R.c.order_id == sa.bindparam("p_order_id", type_=R.c.order_id.type))
+        .where(R.c.closed_at.is_(None))
+        .values(last_seq=R.c.last_seq + 1)
+        .returning(R.c.last_seq, now.label("ts"))
+        .cte("bump")
+    )
+    row = sa.select(
+        *(sa.bindparam(f"p_{c}", type_=M.c[c].type).label(c) for c in _ONE_STATEMENT_PARAMS),
+        bump.c.last_seq.label("seq"),
+        bump.c.ts.label("created_at"),
+    )
+    return (
+        sa.insert(M)
+        .from_select([*_ONE_STATEMENT_PARAMS, "seq", "created_at"], row)
+        .returning(M.c.seq, M.c.created_at)
+        .add_cte(bump)
+    )
+
+
+_APPEND_ONE_STATEMENT = _append_one_statement()
+
+
 class MessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -118,29 +161,9 @@ class MessageStore:
 
     async def _store_in_one_statement(self, msg: Message) -> tuple[int, datetime] | None:
         """PostgreSQL: bump the open room's seq and insert, in one autocommitted statement."""
-        now = sa.func.date_trunc("milliseconds", sa.func.clock_timestamp())
-        bump = (
-            sa.update(R)
-            .where(R.c.order_id == msg.order_id, R.c.closed_at.is_(None))
-            .values(last_seq=R.c.last_seq + 1)
-            .returning(R.c.last_seq, now.label("ts"))
-            .cte("bump")
-        )
-        values = _row(msg)
-        del values["seq"], values["created_at"]
-        row = sa.select(
-            *(sa.literal(v, M.c[k].type).label(k) for k, v in values.items()),
-            bump.c.last_seq.label("seq"),
-            bump.c.ts.label("created_at"),
-        )
-        insert = (
-            sa.insert(M)
-            .from_select([*values, "seq", "created_at"], row)
-            .returning(M.c.seq, M.c.created_at)
-            .add_cte(bump)
-        )
+        params = {f"p_{c}": getattr(msg, c) for c in _ONE_STATEMENT_PARAMS}
         async with self._db.autocommit() as conn:
-            stored = (await conn.execute(insert)).one_or_none()
+            stored = (await conn.execute(_APPEND_ONE_STATEMENT, params)).one_or_none()
         return (int(stored.seq), stored.created_at) if stored is not None else None
 
     async def _store_in_transaction(self, msg: Message) -> tuple[int, datetime] | None:
