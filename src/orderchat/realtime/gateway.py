@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.websockets import WebSocket
 
 from orderchat.realtime.fanout import Fanout, LocalFanout
@@ -40,7 +40,17 @@ def install_realtime(app: FastAPI, services: Services) -> Hub:
         services.extras.setdefault("shutdown", []).append(hub.close)
         services.extras.setdefault("before_shutdown", []).append(hub.drain)
     app.add_api_websocket_route("/chat", chat)
+    # a plain GET (no upgrade) would otherwise be a bare 404: say what is needed instead
+    app.add_api_route("/chat", _needs_upgrade, methods=["GET"], include_in_schema=False)
     return hub
+
+
+async def _needs_upgrade() -> JSONResponse:
+    return JSONResponse(
+        {"code": "UPGRADE_REQUIRED", "message": "/chat is a WebSocket endpoint (SPEC 5.1)"},
+        status_code=426,
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
 
 
 async def chat(ws: WebSocket) -> None:
