@@ -30,6 +30,17 @@ from orderchat.store.schema import ALL_TABLES
 TEST_SECRET = "test-secret-" + "x" * 40
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/orderchat_test"
 BACKENDS = ["sqlite", "postgresql"]
+# The exact fields of a message on the wire (SPEC 5.2).
+MESSAGE_FIELDS = {
+    "messageId",
+    "orderId",
+    "seq",
+    "senderId",
+    "senderRole",
+    "content",
+    "timestamp",
+    "clientMessageId",
+}
 
 
 def pg_url() -> str:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import datetime
 
+from tests.conftest import MESSAGE_FIELDS
 from tests.e2e.conftest import ServerProc
 from tests.e2e.ws_support import (
     connected,
@@ -17,17 +18,6 @@ from tests.e2e.ws_support import (
     send,
     ws_connect,
 )
-
-MESSAGE_FIELDS = {
-    "messageId",
-    "orderId",
-    "seq",
-    "senderId",
-    "senderRole",
-    "content",
-    "timestamp",
-    "clientMessageId",
-}
 
 
 async def test_send_ack_and_new_message(server: ServerProc) -> None:

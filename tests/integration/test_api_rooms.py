@@ -12,18 +12,7 @@ import pytest
 
 from orderchat.domain.messages import utcnow_ms
 from orderchat.services import Services
-from tests.conftest import TokenFactory, auth
-
-MESSAGE_FIELDS = {
-    "messageId",
-    "orderId",
-    "seq",
-    "senderId",
-    "senderRole",
-    "content",
-    "timestamp",
-    "clientMessageId",
-}
+from tests.conftest import MESSAGE_FIELDS, TokenFactory, auth
 
 
 class Room:
