@@ -19,11 +19,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.procs import free_port, stop_process
 
 
 def _answers_ping(port: int) -> bool:
@@ -43,7 +39,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         self.binary = binary
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -90,16 +86,8 @@ class RedisServer:
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
-        if self.paused:
-            proc.kill()
-            self.paused = False
-        else:
-            proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc, signal.SIGKILL if self.paused else signal.SIGTERM)
+        self.paused = False
 
     def restart(self) -> None:
         self.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ import boto3
 import httpx
 import pytest
 
+from tests.procs import free_port, stop_process
+
 REGION = "us-east-1"
 DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -33,16 +34,10 @@ DUMMY_AWS_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint URL of a moto server of this session's own."""
-    port = _free_port()
+    port = free_port()
     log_path: Path = tmp_path_factory.mktemp("moto") / "moto.log"
     env = {**os.environ, **DUMMY_AWS_ENV}
     with log_path.open("wb") as log_file:
@@ -68,12 +63,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.procs import free_port, stop_process
 
 
 @dataclass
@@ -46,14 +40,7 @@ class ServerProc:
         return self.proc.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return int(self.proc.returncode)
+        return stop_process(self.proc, sig, timeout)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
@@ -71,6 +58,19 @@ def wait_ready(server: ServerProc, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"orderchat serve did not become healthy:\n{server.logs()}")
+
+
+def launch_serve(port: int, env: dict[str, str], cwd: Path, log_path: Path) -> ServerProc:
+    """`python -m orderchat serve` with this environment, its output in ``log_path``."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orderchat", "serve"],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return ServerProc(port=port, env=env, log_path=log_path, proc=proc)
 
 
 StartServer = Callable[..., ServerProc]
@@ -95,16 +95,7 @@ def start_server(tmp_path: Path, db_url: str) -> Iterator[StartServer]:
             }
         )
         env.update({f"ORDERCHAT_{k.upper()}": v for k, v in overrides.items()})
-        log_path = tmp_path / f"server-{n}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "orderchat", "serve"],
-                env=env,
-                cwd=tmp_path,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = ServerProc(port=port, env=env, log_path=log_path, proc=proc)
+        server = launch_serve(port, env, tmp_path, tmp_path / f"server-{n}.log")
         started.append(server)
         wait_ready(server)
         return server

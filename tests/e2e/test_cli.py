@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ServerProc, free_port, wait_ready
+from tests.e2e.conftest import ServerProc, launch_serve, wait_ready
+from tests.procs import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -51,16 +52,7 @@ def bare_server(tmp_path: Path, database: dict[str, str]) -> Iterator[ServerProc
     cwd.mkdir()
     port = free_port()
     env = clean_env(port=str(port), **database)
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "orderchat", "serve"],
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = ServerProc(port=port, env=env, log_path=log_path, proc=proc)
+    server = launch_serve(port, env, cwd, tmp_path / "serve.log")
     try:
         wait_ready(server)
         yield server
