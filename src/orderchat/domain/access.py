@@ -1,4 +1,4 @@
-"""Who may read a room and who may send in it (SPEC 3)."""
+"""Who may read a room (SPEC 3): its active participants, in their role, and admins."""
 
 from __future__ import annotations
 
@@ -16,8 +16,3 @@ def is_participant(principal: Principal, room: RoomView | None) -> bool:
 
 def can_read(principal: Principal, room: RoomView | None) -> bool:
     return principal.is_admin or is_participant(principal, room)
-
-
-def can_send(principal: Principal, room: RoomView | None) -> bool:
-    """Participants only; whether the room is still open is checked when the message is stored."""
-    return is_participant(principal, room)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from orderchat.domain.events import EVENT_TYPES, parse_event
+from orderchat.domain.events import known_event_type, parse_event
 from orderchat.domain.messages import utcnow_ms
 from orderchat.domain.rooms import RoomChanges
 from orderchat.errors import InvalidEventError
@@ -39,7 +39,7 @@ class EventService:
             self._metrics.events_total.labels(type="unknown", outcome="invalid").inc()
             log.warning("event rejected source=%s reason=%s", source, "eventType missing")
             raise InvalidEventError("eventType: missing or not a string")
-        if event_type not in EVENT_TYPES:
+        if not known_event_type(event_type):
             self._metrics.events_total.labels(type="other", outcome="ignored").inc()
             log.info("event ignored source=%s type=%s", source, event_type[:64])
             return "ignored"
