@@ -1,4 +1,4 @@
-"""The `orderchat` command: serve | migrate | token | publish."""
+"""The `orderchat` command: serve | migrate | token | publish | bench | demo."""
 
 from __future__ import annotations
 
@@ -44,15 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--delivered-at", help="RFC 3339 time (default: now)")
     pub.add_argument("--url", help="service base URL (default: http://HOST:PORT)")
 
-    bench = sub.add_parser("bench", help="measure latency, throughput and memory under load")
-    bench.add_argument("--url", help="bench a running server (default: start one on SQLite)")
-    bench.add_argument("--secret", help="its HS256 secret (default: ORDERCHAT_JWT_SECRET)")
-    bench.add_argument("--rooms", type=int, default=50, help="rooms, two clients each")
-    bench.add_argument("--messages", type=int, default=20, help="messages per room")
-    bench.add_argument("--database-url", help="database of the started server")
-    bench.add_argument("--redis-url", help="Redis of the started server")
-    bench.add_argument(
-        "--clients", type=int, default=1, help="client processes generating the load"
+    from orderchat.bench import cli as bench_cli
+    from orderchat.demo import cli as demo_cli
+
+    bench_cli.add_arguments(
+        sub.add_parser("bench", help="measure latency, throughput and memory under load")
+    )
+    demo_cli.add_arguments(
+        sub.add_parser("demo", help="play a whole order with three simulated clients")
     )
     return parser
 
@@ -76,7 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "publish":
             return _publish(settings, args)
         if args.command == "bench":
-            return _bench(settings, args)
+            from orderchat.bench import cli as bench_cli
+
+            return bench_cli.run(settings, args)
+        if args.command == "demo":
+            from orderchat.demo import cli as demo_cli
+
+            return demo_cli.run(settings, args)
     except ConfigError as err:
         print(f"orderchat: configuration error: {err.message}", file=sys.stderr)
         return 2
@@ -172,27 +177,6 @@ def _publish(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(resp.text)
     return 0 if resp.status_code == 200 else 1
-
-
-def _bench(settings: Settings, args: argparse.Namespace) -> int:
-    import orjson
-
-    from orderchat.bench.runner import Options, run
-
-    secret = args.secret or (
-        settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-    )
-    opts = Options(
-        url=args.url,
-        secret=secret,
-        rooms=args.rooms,
-        messages=args.messages,
-        database_url=args.database_url,
-        redis_url=args.redis_url,
-        clients=args.clients,
-    )
-    print(orjson.dumps(asyncio.run(run(opts)), option=orjson.OPT_INDENT_2).decode())
-    return 0
 
 
 if __name__ == "__main__":

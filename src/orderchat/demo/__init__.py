@@ -1,0 +1,1 @@
+"""`orderchat demo`: a whole order played by three simulated clients."""
