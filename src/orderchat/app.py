@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderchat import __version__
@@ -121,4 +123,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for router in (rooms.router, admin.router, events.router, health.router):
         app.include_router(router)
     install_realtime(app, services)
+    _mount_pages(app)
     return app
+
+
+def _mount_pages(app: FastAPI) -> None:
+    """SPEC 7 pages: static files at /app/ and /admin/, their common files at /shared/."""
+    web = Path(__file__).parent / "web"
+    for name in ("app", "admin"):
+
+        async def to_slash(request: Request, prefix: str = f"/{name}") -> RedirectResponse:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{prefix}/{query}", status_code=308)
+
+        app.add_route(f"/{name}", to_slash, include_in_schema=False)
+        app.mount(f"/{name}", StaticFiles(directory=web / name, html=True), name=f"web-{name}")
+    app.mount("/shared", StaticFiles(directory=web / "shared"), name="web-shared")
