@@ -4,39 +4,106 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 import orjson
 
 from orderchat.config import Settings
 
 
+def _positive(kind: type[int] | type[float]) -> argparse._ActionType:
+    def parse(value: str) -> int | float:
+        number = kind(value)
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {value}")
+        return number
+
+    return parse
+
+
 def add_arguments(bench: argparse.ArgumentParser) -> None:
-    bench.add_argument("--url", help="bench a running server (default: start one on SQLite)")
-    bench.add_argument("--secret", help="its HS256 secret (default: ORDERCHAT_JWT_SECRET)")
-    bench.add_argument("--rooms", type=int, default=50, help="rooms, two clients each")
-    bench.add_argument("--messages", type=int, default=20, help="messages per room")
-    bench.add_argument("--database-url", help="database of the started server")
-    bench.add_argument("--redis-url", help="Redis of the started server")
-    bench.add_argument(
-        "--clients", type=int, default=1, help="client processes generating the load"
+    where = bench.add_argument_group("server (default: start one on the embedded SQLite)")
+    where.add_argument("--url", help="bench a running server at this base URL")
+    where.add_argument("--secret", help="its HS256 secret (default: ORDERCHAT_JWT_SECRET)")
+    where.add_argument("--issuer", help="iss claim of the tokens (default: ORDERCHAT_JWT_ISSUER)")
+    where.add_argument("--audience", help="aud claim (default: ORDERCHAT_JWT_AUDIENCE)")
+    where.add_argument("--server-pid", type=int, help="PID of that server, to read its CPU/RSS")
+    where.add_argument("--database-url", help="database of the started server")
+    where.add_argument("--redis-url", help="Redis of the started server")
+    load = bench.add_argument_group("load")
+    load.add_argument("--rooms", type=_positive(int), default=200, help="rooms, 3 connections each")
+    load.add_argument(
+        "--rate", type=_positive(float), default=2000.0, help="messages per second, all rooms"
     )
+    load.add_argument("--duration", type=_positive(float), default=60.0, help="measured seconds")
+    load.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds sent before measuring (default 5)"
+    )
+    load.add_argument(
+        "--drain-timeout", type=float, default=10.0, help="wait this long for the last frames"
+    )
+    idle = bench.add_argument_group("idle connections")
+    idle.add_argument(
+        "--idle", type=_positive(int), metavar="M", help="hold M idle connections, report memory"
+    )
+    load.add_argument(
+        "--open-rate", type=_positive(float), default=500.0, help="connections opened per second"
+    )
+    out = bench.add_argument_group("output")
+    out.add_argument("--workers", type=_positive(int), default=1, help="load processes")
+    out.add_argument("--json", action="store_true", help="print one JSON document")
+    out.add_argument("--plot", metavar="FILE.png", help="latency over time + percentile curve")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    from orderchat.bench import report
     from orderchat.bench.runner import Options
     from orderchat.bench.runner import run as run_bench
 
     secret = args.secret or (
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
     )
+    if args.plot and args.idle is None:
+        from orderchat.bench.plot import require_matplotlib
+
+        require_matplotlib()  # fail before the run, not after it
+    if args.warmup < 0 or args.drain_timeout < 0:
+        raise SystemExit("orderchat bench: --warmup and --drain-timeout must not be negative")
     opts = Options(
         url=args.url,
         secret=secret,
-        rooms=args.rooms,
-        messages=args.messages,
+        issuer=args.issuer or settings.jwt_issuer,
+        audience=args.audience or settings.jwt_audience,
         database_url=args.database_url,
         redis_url=args.redis_url,
-        clients=args.clients,
+        server_pid=args.server_pid,
+        rooms=args.rooms,
+        rate=args.rate,
+        duration=args.duration,
+        warmup=args.warmup,
+        idle=args.idle,
+        open_rate=args.open_rate,
+        workers=args.workers,
+        drain_timeout=args.drain_timeout,
+        progress=not args.no_progress,
     )
-    print(orjson.dumps(asyncio.run(run_bench(opts)), option=orjson.OPT_INDENT_2).decode())
-    return 0
+    per_sender = args.rate / args.rooms / 3
+    if args.idle is None and per_sender > settings.rate_per_second:
+        print(
+            f"orderchat bench: warning: {per_sender:.1f} msg/s per sender is over the server's "
+            f"default rate limit ({settings.rate_per_second:g}/s): expect RATE_LIMITED; "
+            "add rooms",
+            file=sys.stderr,
+        )
+    outcome = asyncio.run(run_bench(opts))
+    doc = report.build(outcome)
+    if args.plot and outcome.load is not None:
+        from orderchat.bench.plot import plot
+
+        plot(outcome.load, args.plot)
+    if args.json:
+        print(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(report.text(doc))
+    return 0 if report.ok(doc) else 1

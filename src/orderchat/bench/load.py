@@ -1,130 +1,196 @@
-"""The bench's client side: rooms with a customer and a vendor WebSocket each, exchanging
-messages, and the latencies they saw. Runs in the bench process or in worker processes
-(``--clients``), so the load generator is not the bottleneck of what it measures."""
+"""The load phase of one worker: every room sends on the open-loop schedule, every
+connection reads and checks what it receives, then the worker waits for the stragglers
+and verifies the stored counts over REST."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
+from array import array
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import httpx
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
-from orderchat.identity import issue_token
+from orderchat.bench.rooms import Conn, Room, Target, close_connections, fetch_last_seqs
+from orderchat.bench.schedule import Schedule
 
-SEND_INTERVAL_SECONDS = 0.12  # stay under the default 10/s per-sender rate limit
-READ_TIMEOUT_SECONDS = 60.0
+# Indexes into the shared progress counters the parent shows in its progress bar.
+SENT, ACKED, DELIVERED, ERRORS = range(4)
+DRAIN_POLL_SECONDS = 0.05
 
 
 @dataclass
-class Results:
-    ack_ms: list[float] = field(default_factory=list)
-    deliver_ms: list[float] = field(default_factory=list)
-    errors: int = 0
+class LoadResult:
+    """What one worker measured; merged across workers by the runner."""
+
+    ack_t: array[float] = field(default_factory=lambda: array("d"))  # due time, s after t0
+    ack_ms: array[float] = field(default_factory=lambda: array("d"))
+    e2e_t: array[float] = field(default_factory=lambda: array("d"))
+    e2e_ms: array[float] = field(default_factory=lambda: array("d"))
+    send_lag_ms: array[float] = field(default_factory=lambda: array("d"))
+    scheduled: int = 0
+    sent: int = 0
+    sent_measured: int = 0  # sends due after the warm-up
+    send_failed: int = 0  # the connection was gone
+    acked: int = 0
+    duplicate_acks: int = 0
+    delivered: int = 0
+    refused: int = 0  # sends answered with an error frame
     error_codes: dict[str, int] = field(default_factory=dict)
-    timeouts: int = 0
-    failed_rooms: int = 0  # set-up or connection failures (the room's messages are lost)
-    cpu_seconds: float = 0.0  # the client process(es) CPU time spent on the load
-
-    def merge(self, other: Results) -> None:
-        self.ack_ms.extend(other.ack_ms)
-        self.deliver_ms.extend(other.deliver_ms)
-        self.errors += other.errors
-        for code, n in other.error_codes.items():
-            self.error_codes[code] = self.error_codes.get(code, 0) + n
-        self.timeouts += other.timeouts
-        self.failed_rooms += other.failed_rooms
-        self.cpu_seconds += other.cpu_seconds
+    missing: int = 0
+    duplicated: int = 0
+    out_of_order: int = 0
+    unacked: int = 0  # sent, but neither acked nor refused by the end
+    stored: int | None = None  # sum of the rooms' REST lastSeq (None: could not read)
+    stored_mismatch: int = 0  # rooms whose stored count differs from their acks
+    connections_lost: int = 0
+    drain_timed_out: bool = False
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
 
 
-async def run_rooms(base: str, secret: str, rooms: int, messages: int) -> Results:
-    """Run ``rooms`` rooms concurrently in this process's event loop."""
-    results = Results()
-    cpu = time.process_time()
-    async with httpx.AsyncClient() as http:
-        await asyncio.gather(*(_pair(base, secret, messages, http, results) for _ in range(rooms)))
-    results.cpu_seconds = time.process_time() - cpu
-    return results
+class Load:
+    def __init__(
+        self,
+        target: Target,
+        schedule: Schedule,
+        rooms: Sequence[Room],
+        warmup: float,
+        progress: MutableSequence[int],
+    ) -> None:
+        self.target = target
+        self.schedule = schedule
+        self.rooms = rooms
+        self.warmup = warmup
+        self.progress = progress
+        self.result = LoadResult()
+        self.t0 = 0.0
+        self.closing = False  # the bench is closing the connections itself
 
-
-async def _room(
-    base: str, secret: str, messages: int, http: httpx.AsyncClient, results: Results
-) -> None:
-    try:
-        await _pair(base, secret, messages, http, results)
-    except Exception as error:  # an overloaded server refusing or dropping: count it
-        results.failed_rooms += 1
-        key = type(error).__name__
-        results.error_codes[key] = results.error_codes.get(key, 0) + 1
-
-
-async def _pair(
-    base: str, secret: str, messages: int, http: httpx.AsyncClient, results: Results
-) -> None:
-    oid, cust, vend = (str(uuid.uuid4()) for _ in range(3))
-    svc = issue_token(secret, sub=str(uuid.uuid4()), role="service")
-    created = await http.post(
-        base + "/v1/events",
-        json={"eventType": "order.accepted", "orderId": oid, "customerId": cust, "vendorId": vend},
-        headers={"Authorization": f"Bearer {svc}"},
-    )
-    created.raise_for_status()
-    ws_base = base.replace("http", "ws", 1)
-    sent_at: dict[str, float] = {}
-
-    def hdr(sub: str, role: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + issue_token(secret, sub=sub, role=role)}
-
-    async with (
-        connect(f"{ws_base}/chat?orderId={oid}", additional_headers=hdr(cust, "customer")) as a,
-        connect(f"{ws_base}/chat?orderId={oid}", additional_headers=hdr(vend, "vendor")) as b,
-    ):
-        await a.recv()
-        await b.recv()
-
-        async def receive(ws: ClientConnection, want: str) -> None:
-            seen = 0
-            while seen < messages:
-                frame = orjson.loads(await ws.recv())
-                event, data = frame.get("event"), frame.get("data", {})
-                if event == want:
-                    cmid = data.get("clientMessageId")
-                    if cmid in sent_at:
-                        ms = (time.perf_counter() - sent_at[cmid]) * 1000
-                        (results.ack_ms if want == "messageAck" else results.deliver_ms).append(ms)
-                    seen += 1
-                elif event == "error":
-                    results.errors += 1
-                    code = str(data.get("code"))
-                    results.error_codes[code] = results.error_codes.get(code, 0) + 1
-                    if want == "messageAck":
-                        seen += 1
-
-        readers = [
-            asyncio.create_task(receive(a, "messageAck")),
-            asyncio.create_task(receive(b, "newMessage")),
-        ]
-        for i in range(messages):
-            cmid = f"b{i}"
-            sent_at[cmid] = time.perf_counter()
-            frame = {"message": f"bench message {i}", "clientMessageId": cmid}
-            await a.send(orjson.dumps({"event": "sendMessage", "data": frame}).decode())
-            await asyncio.sleep(SEND_INTERVAL_SECONDS)
-        _done, pending = await asyncio.wait(readers, timeout=READ_TIMEOUT_SECONDS)
-        for task in pending:  # a frame never came (an error or a lost message): count it
+    async def run(self, t0: float, drain_timeout: float) -> LoadResult:
+        self.t0 = t0
+        result = self.result
+        result.scheduled = sum(self.schedule.count(room.index) for room in self.rooms)
+        cpu = time.process_time()
+        conns = [c for room in self.rooms for c in room.conns if c.ws is not None]
+        readers = [asyncio.create_task(self._read(conn)) for conn in conns]
+        await asyncio.gather(*(self._send(room) for room in self.rooms))
+        result.drain_timed_out = not await self._drained(drain_timeout)
+        result.wall_seconds = time.monotonic() - t0
+        self.closing = True
+        await close_connections(conns)
+        for task in readers:
             task.cancel()
-            results.timeouts += 1
+        await asyncio.gather(*readers, return_exceptions=True)
+        result.cpu_seconds = time.process_time() - cpu
+        await self._verify()
+        return result
 
+    async def _send(self, room: Room) -> None:
+        schedule, result, progress = self.schedule, self.result, self.progress
+        for k in range(schedule.count(room.index)):
+            due = schedule.due(room.index, k)
+            at = self.t0 + due
+            delay = at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            conn = room.conns[schedule.sender(k)]
+            if conn.ws is None or conn.lost:
+                result.send_failed += 1
+                continue
+            frame = orjson.dumps(
+                {
+                    "event": "sendMessage",
+                    "data": {"message": f"bench {k}", "clientMessageId": str(k)},
+                }
+            )
+            lag = time.monotonic() - at
+            try:
+                await conn.ws.send(frame, text=True)
+            except ConnectionClosed:
+                conn.lost = True
+                result.send_failed += 1
+                continue
+            room.sent += 1
+            result.sent += 1
+            progress[SENT] += 1
+            if due >= self.warmup:
+                result.sent_measured += 1
+                result.send_lag_ms.append(lag * 1000)
 
-def worker_main(base: str, secret: str, rooms: int, messages: int, barrier: Any, out: Any) -> None:
-    """A ``--clients`` worker process: wait until every worker is ready, run, report."""
-    barrier.wait()
-    results = Results()
-    try:
-        results = asyncio.run(run_rooms(base, secret, rooms, messages))
-    finally:  # the parent waits for one result per worker
-        out.put(results)
+    async def _read(self, conn: Conn) -> None:
+        ws, room, tracker = conn.ws, conn.room, conn.tracker
+        assert ws is not None
+        result, progress = self.result, self.progress
+        due_of, warmup, t0 = self.schedule.due, self.warmup, self.t0
+        try:
+            while True:
+                raw = await ws.recv(decode=False)
+                now = time.monotonic()
+                frame = orjson.loads(raw)
+                event, data = frame.get("event"), frame.get("data") or {}
+                if event == "newMessage" or event == "messageAck":
+                    tracker.see(int(data["seq"]))
+                    due = due_of(room.index, int(data["clientMessageId"]))
+                    latency = (now - t0 - due) * 1000
+                    if event == "messageAck":
+                        room.acked += 1
+                        result.acked += 1
+                        progress[ACKED] += 1
+                        if data.get("duplicate"):
+                            result.duplicate_acks += 1
+                        if due >= warmup:
+                            result.ack_t.append(due)
+                            result.ack_ms.append(latency)
+                    else:
+                        result.delivered += 1
+                        progress[DELIVERED] += 1
+                        if due >= warmup:
+                            result.e2e_t.append(due)
+                            result.e2e_ms.append(latency)
+                elif event == "error":
+                    code = str(data.get("code"))
+                    result.error_codes[code] = result.error_codes.get(code, 0) + 1
+                    progress[ERRORS] += 1
+                    if data.get("clientMessageId") is not None:
+                        room.refused += 1
+        except ConnectionClosed:
+            conn.lost = not self.closing
+
+    def _room_done(self, room: Room) -> bool:
+        if room.acked + room.refused < room.sent:
+            return False
+        return all(c.ws is None or c.lost or c.tracker.count >= room.acked for c in room.conns)
+
+    async def _drained(self, seconds: float) -> bool:
+        """Wait until every sent message is acked or refused and every connection has
+        received every acked message of its room (or lost its connection)."""
+        deadline = time.monotonic() + seconds
+        while not all(self._room_done(room) for room in self.rooms):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+        return True
+
+    async def _verify(self) -> None:
+        result = self.result
+        unread = await fetch_last_seqs(self.target, self.rooms)
+        result.stored = None if unread else sum(room.last_seq or 0 for room in self.rooms)
+        for room in self.rooms:
+            result.refused += room.refused
+            result.unacked += max(0, room.sent - room.acked - room.refused)
+            # The room's final seq: from REST, else the highest any connection saw.
+            last = room.last_seq
+            if last is None:
+                last = max((c.tracker.highest for c in room.conns), default=0)
+            elif last != room.acked:
+                result.stored_mismatch += 1
+            for conn in room.conns:
+                if conn.ws is None:
+                    continue
+                result.connections_lost += conn.lost
+                result.missing += conn.tracker.missing(last)
+                result.duplicated += conn.tracker.duplicated
+                result.out_of_order += conn.tracker.out_of_order

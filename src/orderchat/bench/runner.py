@@ -1,210 +1,247 @@
-"""Open rooms, connect their customer and vendor over WebSocket, exchange messages, measure.
-
-Figures: send->ack and send->newMessage latency (p50/p95/p99/max), messages per second,
-and, when the bench started the server itself, the server's resident memory and the CPU
-time it used during the run (from /proc). The load runs in this process or, with
-``clients > 1``, in that many worker processes whose results are merged; the CPU time
-the load generator used is reported too, so a saturated client is visible.
-"""
+"""Drives a bench run: the server (own or remote), the worker processes, the start of the
+load on one shared clock, the progress bar, and the server's /proc figures."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-import httpx
+from tqdm import tqdm
 
-from orderchat.bench.load import Results, run_rooms, worker_main
+from orderchat.bench.load import ACKED, DELIVERED, ERRORS, SENT, LoadResult
+from orderchat.bench.rooms import Target
+from orderchat.bench.schedule import ROLES, Schedule, worker_rooms
+from orderchat.bench.server import Server, cpu_seconds, own_server, remote_server, rss_kib
+from orderchat.bench.worker import OpenResult, Plan, raise_fd_limit, worker_main
+
+START_DELAY_SECONDS = 0.5  # between handing out t0 and t0: every worker is waiting by then
+SETTLE_STEP_SECONDS = 1.0
+SETTLE_KIB = 256  # RSS counts as settled once it moves less than this per step
+SETTLE_MAX_STEPS = 15
+PROGRESS_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Options:
+    url: str | None = None
+    secret: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    server_pid: int | None = None
+    rooms: int = 200
+    rate: float = 2000.0
+    duration: float = 60.0
+    warmup: float = 5.0
+    idle: int | None = None  # idle mode: hold this many connections
+    open_rate: float = 500.0
+    workers: int = 1
+    drain_timeout: float = 10.0
+    progress: bool = True
 
 
 @dataclass
-class Options:
-    url: str | None
-    secret: str | None
+class Outcome:
+    """Everything a run measured, merged over the workers (report.py turns it into text)."""
+
+    options: Options
     rooms: int
-    messages: int
-    database_url: str | None
-    redis_url: str | None
-    clients: int = 1
+    local: bool  # the bench started the server itself
+    opened: OpenResult
+    load: LoadResult | None = None
+    worker_cpu: list[dict[str, float]] = field(default_factory=list)
+    server_cpu_seconds: float | None = None  # over the measured window
+    server_rss_kib: dict[str, int | None] = field(default_factory=dict)
 
 
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+@dataclass
+class _Worker:
+    proc: Any
+    pipe: Any
+    progress: Any
 
 
-def _rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of the process so far (/proc/<pid>/stat utime, stime)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
-    ticks = int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-async def _wait_healthy(url: str, proc: subprocess.Popen[bytes] | None) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            if proc is not None and proc.poll() is not None:
-                raise SystemExit("orderchat bench: the server exited during start-up")
-            try:
-                if (await client.get(url + "/healthz", timeout=1)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("orderchat bench: the server did not become healthy")
-
-
-def _split(rooms: int, clients: int) -> list[int]:
-    """``rooms`` spread over ``clients`` workers as evenly as possible (no empty worker)."""
-    clients = max(1, min(clients, rooms))
-    return [rooms // clients + (1 if i < rooms % clients else 0) for i in range(clients)]
-
-
-async def _load(opts: Options, base: str, secret: str) -> tuple[Results, float]:
-    """Run the load; returns the merged results and the seconds it took."""
-    shares = _split(opts.rooms, opts.clients)
-    if len(shares) == 1:
-        started = time.perf_counter()
-        results = await run_rooms(base, secret, opts.rooms, opts.messages)
-        return results, time.perf_counter() - started
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(len(shares) + 1)
-    out: Any = ctx.Queue()
-    procs = [
-        ctx.Process(
-            target=worker_main, args=(base, secret, n, opts.messages, barrier, out), daemon=True
-        )
-        for n in shares
-    ]
-    for proc in procs:
-        proc.start()
-    try:
-        # every worker has imported and is ready: the clock starts for all at once
-        await asyncio.to_thread(barrier.wait, 120)
-        started = time.perf_counter()
-        results = Results()
-        for _ in procs:
-            results.merge(await asyncio.to_thread(out.get, True, 300))
-        elapsed = time.perf_counter() - started
-    finally:
-        for proc in procs:
-            proc.join(10)
-            if proc.is_alive():
-                proc.kill()
-    return results, elapsed
-
-
-async def run(opts: Options) -> dict[str, Any]:
-    proc: subprocess.Popen[bytes] | None = None
-    tmp = None
+async def run(opts: Options) -> Outcome:
+    raise_fd_limit()
+    server: AbstractAsyncContextManager[Server]
     if opts.url is None:
-        tmp = tempfile.TemporaryDirectory(prefix="orderchat-bench-")
-        secret = opts.secret or "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERCHAT_")}
-        env.update(
-            ORDERCHAT_PORT=str(port),
-            ORDERCHAT_DATA_DIR=tmp.name,
-            ORDERCHAT_JWT_SECRET=secret,
-            ORDERCHAT_LOG_LEVEL="warning",
-        )
-        if opts.database_url:
-            env["ORDERCHAT_DATABASE_URL"] = opts.database_url
-        if opts.redis_url:
-            env["ORDERCHAT_REDIS_URL"] = opts.redis_url
-        # Popen returns at once; the bench then polls /healthz asynchronously.
-        proc = subprocess.Popen([sys.executable, "-m", "orderchat", "serve"], env=env)  # noqa: ASYNC220
-        base = f"http://127.0.0.1:{port}"
+        server = own_server(opts.database_url, opts.redis_url)
     else:
         if not opts.secret:
             raise SystemExit("orderchat bench: --url needs --secret (or ORDERCHAT_JWT_SECRET)")
-        secret, base = opts.secret, opts.url.rstrip("/")
+        server = remote_server(opts.url, opts.secret, opts.server_pid)
+    async with server as srv:
+        return await _drive(opts, srv)
+
+
+async def _recv(worker: _Worker, tag: str) -> Any:
     try:
-        await _wait_healthy(base, proc)
-        rss_start = _rss_kib(proc.pid) if proc else None
-        cpu_start = _cpu_seconds(proc.pid) if proc else None
-        results, elapsed = await _load(opts, base, secret)
-        cpu_end = _cpu_seconds(proc.pid) if proc else None
-        rss_end = _rss_kib(proc.pid) if proc else None
+        message = await asyncio.to_thread(worker.pipe.recv)
+    except EOFError:
+        raise SystemExit("orderchat bench: a worker process died") from None
+    if message[0] == "failed":
+        raise SystemExit("orderchat bench: a worker failed:\n" + message[1])
+    if message[0] != tag:
+        raise SystemExit(f"orderchat bench: a worker said {message[0]!r}, expected {tag!r}")
+    return message[1] if len(message) > 1 else None
+
+
+async def _all(workers: Sequence[_Worker], tag: str) -> list[Any]:
+    return list(await asyncio.gather(*(_recv(w, tag) for w in workers)))
+
+
+def _send_all(workers: Sequence[_Worker], *message: Any) -> None:
+    for worker in workers:
+        worker.pipe.send(message)
+
+
+@asynccontextmanager
+async def _workers(plans: Sequence[Plan]) -> AsyncIterator[list[_Worker]]:
+    ctx = multiprocessing.get_context("spawn")
+    started: list[_Worker] = []
+    try:
+        for plan in plans:
+            mine, theirs = ctx.Pipe()
+            progress = ctx.RawArray("q", 4)
+            proc = ctx.Process(target=worker_main, args=(plan, theirs, progress), daemon=True)
+            proc.start()
+            theirs.close()  # so a dead worker reads as EOF here
+            started.append(_Worker(proc, mine, progress))
+        yield started
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
-        if tmp is not None:
-            tmp.cleanup()
-    total = opts.rooms * opts.messages
-    server_cpu = cpu_end - cpu_start if cpu_start is not None and cpu_end is not None else None
-    return {
-        "rooms": opts.rooms,
-        "connections": opts.rooms * 2,
-        "messages": total,
-        "clients": len(_split(opts.rooms, opts.clients)),
-        "errors": results.errors,
-        "error_codes": results.error_codes,
-        "readers_timed_out": results.timeouts,
-        "failed_rooms": results.failed_rooms,
-        "seconds": round(elapsed, 2),
-        "messages_per_second": round(total / elapsed, 1),
-        "ack_ms": _summary(results.ack_ms),
-        "deliver_ms": _summary(results.deliver_ms),
-        "server_rss_mib": {
-            "start": round(rss_start / 1024, 1) if rss_start else None,
-            "end": round(rss_end / 1024, 1) if rss_end else None,
-        },
-        "server_cpu": {
-            "seconds": round(server_cpu, 2) if server_cpu is not None else None,
-            "percent_of_one_core": round(100 * server_cpu / elapsed, 1)
-            if server_cpu is not None
-            else None,
-        },
-        "client_cpu": {
-            "seconds": round(results.cpu_seconds, 2),
-            "percent_of_one_core": round(100 * results.cpu_seconds / elapsed, 1),
-        },
-    }
+        for worker in started:
+            await asyncio.to_thread(worker.proc.join, 10)
+            if worker.proc.is_alive():
+                worker.proc.kill()
+                await asyncio.to_thread(worker.proc.join, 10)
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    return {
-        "n": len(values),
-        "p50": round(statistics.median(values), 2),
-        "p95": round(_pct(values, 95), 2),
-        "p99": round(_pct(values, 99), 2),
-        "max": round(max(values), 2),
-    }
+def _merge_opened(parts: Sequence[OpenResult]) -> OpenResult:
+    merged = OpenResult()
+    for part in parts:
+        merged.connections += part.connections
+        merged.handshake_ms.extend(part.handshake_ms)
+        for key, n in part.failures.items():
+            merged.failures[key] = merged.failures.get(key, 0) + n
+        merged.seconds = max(merged.seconds, part.seconds)
+    return merged
 
 
-def _free_port() -> int:
-    import socket
+def merge_loads(parts: Sequence[LoadResult]) -> LoadResult:
+    merged = LoadResult()
+    for part in parts:
+        for f in fields(LoadResult):
+            mine, theirs = getattr(merged, f.name), getattr(part, f.name)
+            if f.name in ("stored", "wall_seconds"):
+                continue
+            if isinstance(mine, dict):
+                for key, n in theirs.items():
+                    mine[key] = mine.get(key, 0) + n
+            elif isinstance(mine, bool):
+                setattr(merged, f.name, mine or theirs)
+            elif isinstance(mine, int | float):
+                setattr(merged, f.name, mine + theirs)
+            else:  # an array of samples
+                mine.extend(theirs)
+    stored = [part.stored for part in parts]
+    merged.stored = None if None in stored else sum(s or 0 for s in stored)
+    merged.wall_seconds = max((part.wall_seconds for part in parts), default=0.0)
+    return merged
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+async def _settled_rss(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    previous = rss_kib(pid)
+    for _ in range(SETTLE_MAX_STEPS):
+        await asyncio.sleep(SETTLE_STEP_SECONDS)
+        current = rss_kib(pid)
+        if current is None or previous is None or abs(current - previous) < SETTLE_KIB:
+            return current
+        previous = current
+    return previous
+
+
+async def _drive(opts: Options, server: Server) -> Outcome:
+    idle = opts.idle is not None
+    rooms = math.ceil((opts.idle or 0) / len(ROLES)) if idle else opts.rooms
+    if rooms < 1:
+        raise SystemExit("orderchat bench: nothing to do (no room)")
+    schedule = None if idle else Schedule.for_run(opts.rate, rooms, opts.warmup + opts.duration)
+    count = max(1, min(opts.workers, rooms))
+    target = Target(server.base, server.secret, opts.issuer, opts.audience)
+    plans = [
+        Plan(
+            target=target,
+            rooms=worker_rooms(w, count, rooms),
+            open_rate=opts.open_rate / count,
+            schedule=schedule,
+            warmup=opts.warmup,
+            drain_timeout=opts.drain_timeout,
+        )
+        for w in range(count)
+    ]
+    pid = server.pid
+    async with _workers(plans) as workers:
+        await _all(workers, "rooms")
+        outcome = Outcome(options=opts, rooms=rooms, local=opts.url is None, opened=OpenResult())
+        outcome.server_rss_kib["before"] = rss_kib(pid) if pid else None
+        _send_all(workers, "open")
+        outcome.opened = _merge_opened(await _all(workers, "opened"))
+        if schedule is None:
+            outcome.server_rss_kib["after"] = await _settled_rss(pid)
+            _send_all(workers, "stop")
+            await _all(workers, "done")
+            return outcome
+        t0 = time.monotonic() + START_DELAY_SECONDS
+        _send_all(workers, "start", t0)
+        done = asyncio.ensure_future(_all(workers, "done"))
+        sampler = asyncio.ensure_future(_sample_server(pid, t0, opts, outcome))
+        await _show_progress(workers, done, schedule.total, opts.progress)
+        loads: list[LoadResult] = done.result()
+        await sampler
+    outcome.load = merge_loads(loads)
+    outcome.worker_cpu = [
+        {
+            "cpu_seconds": round(part.cpu_seconds, 2),
+            "percent_of_one_core": round(100 * part.cpu_seconds / part.wall_seconds, 1)
+            if part.wall_seconds > 0
+            else 0.0,
+        }
+        for part in loads
+    ]
+    return outcome
+
+
+async def _sample_server(pid: int | None, t0: float, opts: Options, outcome: Outcome) -> None:
+    """Server CPU over the measured window (after the warm-up, to the last due send)."""
+    if pid is None:
+        return
+    await asyncio.sleep(max(0.0, t0 + opts.warmup - time.monotonic()))
+    start = cpu_seconds(pid)
+    await asyncio.sleep(max(0.0, t0 + opts.warmup + opts.duration - time.monotonic()))
+    end = cpu_seconds(pid)
+    outcome.server_rss_kib["end"] = rss_kib(pid)
+    if start is not None and end is not None:
+        outcome.server_cpu_seconds = end - start
+
+
+async def _show_progress(
+    workers: Sequence[_Worker], done: asyncio.Future[Any], total: int, enabled: bool
+) -> None:
+    with tqdm(
+        total=total, unit="msg", desc="sent", disable=None if enabled else True, leave=False
+    ) as bar:
+        while not done.done():
+            await asyncio.wait([done], timeout=PROGRESS_SECONDS)
+            counts = [sum(w.progress[i] for w in workers) for i in (SENT, ACKED, DELIVERED, ERRORS)]
+            bar.n = counts[0]
+            bar.set_postfix(acked=counts[1], delivered=counts[2], errors=counts[3], refresh=False)
+            bar.refresh()

@@ -1,0 +1,58 @@
+"""`--plot FILE.png`: e2e and ack latency over time (p50/p99 per second) and the
+percentile curve on the HdrHistogram-style ``1/(1-q)`` axis. Needs matplotlib
+(``pip install 'orderchat[bench]'``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orderchat.bench.load import LoadResult
+from orderchat.bench.stats import percentile_curve, timeline
+
+
+def require_matplotlib() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, never a window
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit(
+            "orderchat bench: --plot needs matplotlib: pip install 'orderchat[bench]'"
+        ) from None
+    return plt
+
+
+def plot(load: LoadResult, path: str) -> None:
+    plt = require_matplotlib()
+    fig, (over_time, curve) = plt.subplots(2, 1, figsize=(10, 9))
+    series = (("e2e", load.e2e_t, load.e2e_ms), ("ack", load.ack_t, load.ack_ms))
+    for name, times, values in series:
+        rows = timeline(times, values)
+        t = [row["t"] for row in rows]
+        over_time.plot(t, [row["p50"] for row in rows], label=f"{name} p50")
+        over_time.plot(t, [row["p99"] for row in rows], label=f"{name} p99", linestyle="--")
+        points = percentile_curve(values)
+        if points:
+            curve.plot([1 / (1 - q) for q, _ in points], [v for _, v in points], label=name)
+    over_time.set_xlabel("scheduled send time, s after start")
+    over_time.set_ylabel("latency, ms")
+    over_time.set_yscale("log")
+    over_time.set_title("latency per second of schedule")
+    over_time.legend()
+    over_time.grid(True, which="both", alpha=0.3)
+    curve.set_xscale("log")
+    curve.set_xlabel("percentile")
+    curve.set_ylabel("latency, ms")
+    curve.set_title("latency by percentile")
+    ticks = [
+        q
+        for q in (0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999)
+        if 1 / (1 - q) <= 2 * max(len(load.e2e_ms), 2)
+    ]
+    curve.set_xticks([1 / (1 - q) for q in ticks], [f"{100 * q:g}%" for q in ticks])
+    curve.legend()
+    curve.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

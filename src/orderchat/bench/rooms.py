@@ -1,0 +1,182 @@
+"""Setting up the bench's rooms through the public API and opening their connections.
+
+Each room is one order with its own customer, vendor and rider (three distinct users, so
+the per-user connection limit never matters), opened by ``order.accepted`` and
+``order.rider_assigned`` posted with a service token. Connections open on an open-loop
+schedule (``open_rate`` per second) and each handshake is timed up to the ``connected``
+frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+
+from orderchat.bench.integrity import SeqTracker
+from orderchat.bench.schedule import ROLES
+from orderchat.identity import issue_token
+
+HTTP_CONCURRENCY = 32
+TOKEN_TTL_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Target:
+    base: str  # http(s)://host:port
+    secret: str
+    issuer: str | None = None
+    audience: str | None = None
+
+    def token(self, sub: str, role: str) -> str:
+        return issue_token(
+            self.secret,
+            sub=sub,
+            role=role,
+            ttl_seconds=TOKEN_TTL_SECONDS,
+            issuer=self.issuer,
+            audience=self.audience,
+        )
+
+    @property
+    def ws_base(self) -> str:
+        return "ws" + self.base[4:] if self.base.startswith("http") else self.base
+
+
+@dataclass(eq=False)
+class Conn:
+    room: Room
+    role: int  # index into ROLES
+    ws: ClientConnection | None = None
+    tracker: SeqTracker = field(default_factory=SeqTracker)
+    lost: bool = False  # closed before the bench closed it
+
+
+@dataclass(eq=False)
+class Room:
+    index: int  # global room number (the schedule's)
+    order_id: str
+    users: tuple[str, str, str]
+    tokens: tuple[str, str, str]
+    conns: list[Conn] = field(default_factory=list)
+    sent: int = 0
+    acked: int = 0
+    refused: int = 0  # sends answered by an error frame
+    last_seq: int | None = None  # from REST at the end
+
+
+def new_rooms(target: Target, indexes: Sequence[int]) -> list[Room]:
+    rooms = []
+    for index in indexes:
+        users = (str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+        tokens = (
+            target.token(users[0], ROLES[0]),
+            target.token(users[1], ROLES[1]),
+            target.token(users[2], ROLES[2]),
+        )
+        room = Room(index=index, order_id=str(uuid.uuid4()), users=users, tokens=tokens)
+        room.conns = [Conn(room=room, role=r) for r in range(len(ROLES))]
+        rooms.append(room)
+    return rooms
+
+
+async def create_rooms(target: Target, rooms: Sequence[Room]) -> None:
+    """Post each room's order.accepted and order.rider_assigned (raises on a refusal)."""
+    service = {"Authorization": "Bearer " + target.token(str(uuid.uuid4()), "service")}
+    limit = asyncio.Semaphore(HTTP_CONCURRENCY)
+    limits = httpx.Limits(max_connections=HTTP_CONCURRENCY)
+    async with httpx.AsyncClient(base_url=target.base, headers=service, limits=limits) as http:
+
+        async def one(room: Room) -> None:
+            customer, vendor, rider = room.users
+            events = (
+                {"eventType": "order.accepted", "customerId": customer, "vendorId": vendor},
+                {"eventType": "order.rider_assigned", "riderId": rider},
+            )
+            async with limit:
+                for event in events:
+                    answer = await http.post("/v1/events", json={**event, "orderId": room.order_id})
+                    answer.raise_for_status()
+
+        await asyncio.gather(*(one(room) for room in rooms))
+
+
+async def open_connections(
+    target: Target, conns: Sequence[Conn], open_rate: float, failures: dict[str, int]
+) -> array[float]:
+    """Open ``conns`` at ``open_rate`` per second; the handshake times in ms (upgrade
+    request to the ``connected`` frame). A failed open is counted in ``failures`` by
+    exception type and leaves ``conn.ws`` None."""
+    handshake_ms: array[float] = array("d")
+
+    async def open_one(conn: Conn) -> None:
+        room = conn.room
+        url = f"{target.ws_base}/chat?orderId={room.order_id}"
+        headers = {"Authorization": "Bearer " + room.tokens[conn.role]}
+        started = time.perf_counter()
+        try:
+            # Client pings off (the server pings), no compression: the bench's own CPU
+            # goes to the load, not to deflate.
+            ws = await connect(
+                url, additional_headers=headers, compression=None, ping_interval=None
+            )
+            first = orjson.loads(await ws.recv(decode=False))
+        except Exception as error:  # any refusal or drop is counted, never fatal
+            key = type(error).__name__
+            failures[key] = failures.get(key, 0) + 1
+            return
+        handshake_ms.append((time.perf_counter() - started) * 1000)
+        if first.get("event") != "connected":
+            failures["no connected frame"] = failures.get("no connected frame", 0) + 1
+            await ws.close()
+            return
+        conn.tracker = SeqTracker(int(first["data"].get("lastSeq") or 0))
+        conn.ws = ws
+
+    tasks = []
+    start = time.monotonic()
+    for j, conn in enumerate(conns):
+        delay = start + j / open_rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(open_one(conn)))
+    await asyncio.gather(*tasks)
+    return handshake_ms
+
+
+async def close_connections(conns: Sequence[Conn]) -> None:
+    async def close(conn: Conn) -> None:
+        if conn.ws is not None:
+            await conn.ws.close()
+
+    await asyncio.gather(*(close(conn) for conn in conns), return_exceptions=True)
+
+
+async def fetch_last_seqs(target: Target, rooms: Sequence[Room]) -> int:
+    """Read each room's ``lastSeq`` over REST (its stored message count: seqs have no
+    holes); returns how many rooms could not be read."""
+    limit = asyncio.Semaphore(HTTP_CONCURRENCY)
+    failed = 0
+    limits = httpx.Limits(max_connections=HTTP_CONCURRENCY)
+    async with httpx.AsyncClient(base_url=target.base, limits=limits, timeout=10) as http:
+
+        async def one(room: Room) -> None:
+            nonlocal failed
+            headers = {"Authorization": "Bearer " + room.tokens[0]}
+            async with limit:
+                try:
+                    answer = await http.get(f"/v1/rooms/{room.order_id}", headers=headers)
+                    answer.raise_for_status()
+                    room.last_seq = int(answer.json()["lastSeq"])
+                except (httpx.HTTPError, KeyError, ValueError):
+                    failed += 1
+
+        await asyncio.gather(*(one(room) for room in rooms))
+    return failed

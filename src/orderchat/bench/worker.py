@@ -1,0 +1,96 @@
+"""A worker process of the bench: it owns a slice of the rooms, their connections and
+their part of the schedule, and talks to the runner over a pipe.
+
+Conversation (runner -> worker / worker -> runner):
+  worker: ("rooms",)                     rooms created through the API
+  runner: ("open",)
+  worker: ("opened", OpenResult)         connections opened and timed
+  runner: ("start", t0) or ("stop",)     load from monotonic time t0, or (idle) close
+  worker: ("done", LoadResult | None)
+  worker: ("failed", text)               at any point, instead of the above
+A room's three connections live in one worker, so sender and receivers share a clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import traceback
+from array import array
+from collections.abc import MutableSequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from orderchat.bench.load import Load, LoadResult
+from orderchat.bench.rooms import (
+    Target,
+    close_connections,
+    create_rooms,
+    new_rooms,
+    open_connections,
+)
+from orderchat.bench.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Target
+    rooms: range  # global room numbers this worker owns
+    open_rate: float  # this worker's share of --open-rate
+    schedule: Schedule | None  # None: idle mode (open, hold, close)
+    warmup: float = 0.0
+    drain_timeout: float = 10.0
+
+
+@dataclass
+class OpenResult:
+    connections: int = 0
+    handshake_ms: array[float] = field(default_factory=lambda: array("d"))
+    failures: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def raise_fd_limit() -> None:
+    """Thousands of sockets: lift the soft descriptor limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def work(plan: Plan, pipe: Any, progress: MutableSequence[int]) -> None:
+    async def recv() -> tuple[Any, ...]:
+        message: tuple[Any, ...] = await asyncio.to_thread(pipe.recv)
+        return message
+
+    target = plan.target
+    rooms = new_rooms(target, plan.rooms)
+    await create_rooms(target, rooms)
+    pipe.send(("rooms",))
+    await recv()  # ("open",)
+    opened = OpenResult()
+    conns = [conn for room in rooms for conn in room.conns]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    opened.handshake_ms = await open_connections(target, conns, plan.open_rate, opened.failures)
+    opened.seconds = loop.time() - started
+    opened.connections = sum(1 for conn in conns if conn.ws is not None)
+    pipe.send(("opened", opened))
+    command = await recv()
+    result: LoadResult | None = None
+    if command[0] == "start" and plan.schedule is not None:
+        load = Load(target, plan.schedule, rooms, plan.warmup, progress)
+        result = await load.run(float(command[1]), plan.drain_timeout)
+    else:
+        await close_connections(conns)
+    pipe.send(("done", result))
+
+
+def worker_main(plan: Plan, pipe: Any, progress: MutableSequence[int]) -> None:
+    """Entry point of a worker process."""
+    raise_fd_limit()
+    try:
+        import uvloop
+
+        uvloop.run(work(plan, pipe, progress))
+    except BaseException:
+        pipe.send(("failed", traceback.format_exc(limit=8)))
