@@ -40,7 +40,7 @@ def build(outcome: Outcome) -> dict[str, Any]:
             else None,
             "redis": bool(opts.redis_url) if outcome.local else None,
             "rooms": outcome.rooms,
-            "connections": outcome.rooms * 3,
+            "connections": opts.idle if idle else outcome.rooms * 3,
             "rate": None if idle else opts.rate,
             "duration": None if idle else opts.duration,
             "warmup": None if idle else opts.warmup,
@@ -54,6 +54,9 @@ def build(outcome: Outcome) -> dict[str, Any]:
             "seconds": round(opened.seconds, 2),
             "per_second": _per_second(opened.connections, opened.seconds),
             "handshake_ms": summary(opened.handshake_ms),
+            "generator_percent_of_one_core": round(100 * opened.cpu_seconds / opened.seconds, 1)
+            if opened.seconds > 0
+            else None,
         },
         "server": {
             "pid": opts.server_pid if not outcome.local else None,
@@ -166,7 +169,8 @@ def text(doc: dict[str, Any]) -> str:
             else ""
         ),
         f"connections   opened {conns['opened']}, failed {conns['failed']} "
-        f"{conns['failures'] or ''} in {conns['seconds']} s ({conns['per_second']}/s)",
+        f"{conns['failures'] or ''} in {conns['seconds']} s ({conns['per_second']}/s; "
+        f"generator {conns['generator_percent_of_one_core']}% of one core)",
         f"handshake ms  {_ms(conns['handshake_ms'])}",
     ]
     if doc["idle"] is not None:

@@ -25,6 +25,7 @@ from orderchat.bench.schedule import ROLES
 from orderchat.identity import issue_token
 
 HTTP_CONCURRENCY = 32
+OPEN_TIMEOUT_SECONDS = 30.0  # a slower handshake counts as failed (TimeoutError)
 TOKEN_TTL_SECONDS = 6 * 3600
 
 
@@ -125,9 +126,14 @@ async def open_connections(
             # Client pings off (the server pings), no compression: the bench's own CPU
             # goes to the load, not to deflate.
             ws = await connect(
-                url, additional_headers=headers, compression=None, ping_interval=None
+                url,
+                additional_headers=headers,
+                compression=None,
+                ping_interval=None,
+                open_timeout=OPEN_TIMEOUT_SECONDS,
             )
-            first = orjson.loads(await ws.recv(decode=False))
+            async with asyncio.timeout(OPEN_TIMEOUT_SECONDS):
+                first = orjson.loads(await ws.recv(decode=False))
         except Exception as error:  # any refusal or drop is counted, never fatal
             key = type(error).__name__
             failures[key] = failures.get(key, 0) + 1

@@ -131,6 +131,7 @@ def _merge_opened(parts: Sequence[OpenResult]) -> OpenResult:
         for key, n in part.failures.items():
             merged.failures[key] = merged.failures.get(key, 0) + n
         merged.seconds = max(merged.seconds, part.seconds)
+        merged.cpu_seconds = max(merged.cpu_seconds, part.cpu_seconds)  # the busiest worker
     return merged
 
 
@@ -183,6 +184,7 @@ async def _drive(opts: Options, server: Server) -> Outcome:
             rooms=worker_rooms(w, count, rooms),
             open_rate=opts.open_rate / count,
             schedule=schedule,
+            connections=opts.idle,
             warmup=opts.warmup,
             drain_timeout=opts.drain_timeout,
         )

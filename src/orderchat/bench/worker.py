@@ -14,7 +14,9 @@ A room's three connections live in one worker, so sender and receivers share a c
 from __future__ import annotations
 
 import asyncio
+import gc
 import resource
+import time
 import traceback
 from array import array
 from collections.abc import MutableSequence
@@ -29,7 +31,7 @@ from orderchat.bench.rooms import (
     new_rooms,
     open_connections,
 )
-from orderchat.bench.schedule import Schedule
+from orderchat.bench.schedule import ROLES, Schedule
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Plan:
     rooms: range  # global room numbers this worker owns
     open_rate: float  # this worker's share of --open-rate
     schedule: Schedule | None  # None: idle mode (open, hold, close)
+    connections: int | None = None  # open only connections ``room * 3 + role`` below this
     warmup: float = 0.0
     drain_timeout: float = 10.0
 
@@ -48,6 +51,7 @@ class OpenResult:
     handshake_ms: array[float] = field(default_factory=lambda: array("d"))
     failures: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this worker's CPU while opening
 
 
 def raise_fd_limit() -> None:
@@ -68,13 +72,23 @@ async def work(plan: Plan, pipe: Any, progress: MutableSequence[int]) -> None:
     pipe.send(("rooms",))
     await recv()  # ("open",)
     opened = OpenResult()
-    conns = [conn for room in rooms for conn in room.conns]
+    limit = plan.connections
+    conns = [
+        conn
+        for room in rooms
+        for conn in room.conns
+        if limit is None or room.index * len(ROLES) + conn.role < limit
+    ]
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started, cpu = loop.time(), time.process_time()
     opened.handshake_ms = await open_connections(target, conns, plan.open_rate, opened.failures)
     opened.seconds = loop.time() - started
+    opened.cpu_seconds = time.process_time() - cpu
     opened.connections = sum(1 for conn in conns if conn.ws is not None)
     pipe.send(("opened", opened))
+    # Everything set up so far lives to the end: out of the collector's way, so its
+    # full collections do not pause the schedule.
+    gc.freeze()
     command = await recv()
     result: LoadResult | None = None
     if command[0] == "start" and plan.schedule is not None:
