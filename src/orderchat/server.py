@@ -13,8 +13,10 @@ from orderchat.app import build_services, create_app
 from orderchat.config import Settings
 from orderchat.errors import ConfigError, UnavailableError
 from orderchat.logsetup import setup_logging
+from orderchat.realtime.gateway import ChatFirst
 from orderchat.services import Services
 from orderchat.store import Store
+from orderchat.wsprotocol import LeanWebSocketProtocol
 
 log = logging.getLogger("orderchat")
 
@@ -45,10 +47,10 @@ class _Server(uvicorn.Server):
 
 def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings, services),
+        ChatFirst(create_app(settings, services), services),
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,  # uvicorn's "websockets-sansio", lighter per connection
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
         ws_ping_interval=settings.ws_ping_interval,

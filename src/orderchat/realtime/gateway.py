@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from orderchat.realtime.fanout import Fanout, LocalFanout
@@ -53,8 +54,33 @@ async def _needs_upgrade() -> JSONResponse:
     )
 
 
+class ChatFirst:
+    """The served ASGI app: ``/chat`` upgrades go straight to the connection handler,
+    everything else (HTTP, lifespan) to the FastAPI app.
+
+    An upgrade routed through FastAPI would keep its whole stack alive for the life of
+    the connection: about a dozen middleware and routing coroutine frames, three
+    AsyncExitStacks and the dependency machinery, ~10 KiB per idle connection and a
+    good part of the handshake's CPU. The FastAPI route (``install_realtime``) stays for
+    in-process use (tests, a TestClient); both run the same ``run_chat``.
+    """
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/chat":
+            await run_chat(WebSocket(scope, receive, send), self.services)
+        else:
+            await self.app(scope, receive, send)
+
+
 async def chat(ws: WebSocket) -> None:
-    services: Services = ws.app.state.services
+    await run_chat(ws, ws.app.state.services)
+
+
+async def run_chat(ws: WebSocket, services: Services) -> None:
     hub: Hub = services.extras["hub"]
     metrics = services.metrics
     try:
