@@ -26,6 +26,7 @@ TOP_KEYS = {
     "config",
     "connections",
     "server",
+    "machine",
     "idle",
     "messages",
     "rates",
@@ -84,7 +85,8 @@ def test_short_run_on_own_server_is_clean_and_complete(tmp_path: Path, db_url: s
     assert msgs["delivered"] == 2 * 125  # each message reaches the two other participants
     integrity = out["integrity"]
     assert integrity["ok"] is True and integrity["stored_verified"] is True
-    for key in ("missing", "duplicated", "out_of_order", "unacked", "errors", "stored_mismatch"):
+    counters = ("missing", "undelivered", "duplicated", "out_of_order", "unacked", "errors")
+    for key in (*counters, "stored_mismatch", "connections_lost"):
         assert integrity[key] == 0, key
     # only messages due after the warm-up are measured: 100 acks, 200 deliveries
     assert out["ack_ms"]["n"] == 100 and out["e2e_ms"]["n"] == 200

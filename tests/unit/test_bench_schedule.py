@@ -53,8 +53,9 @@ def test_seq_tracker_in_order_stream_is_clean() -> None:
     for seq in range(5, 11):
         tracker.see(seq)
     assert (tracker.count, tracker.duplicated, tracker.out_of_order) == (6, 0, 0)
-    assert tracker.missing(10) == 0
-    assert tracker.missing(12) == 2  # the room went on to 12: 11 and 12 never came
+    assert tracker.missing() == 0
+    assert tracker.undelivered(10) == 0
+    assert tracker.undelivered(12) == 2  # the room went on to 12: 11 and 12 never came
 
 
 def test_seq_tracker_counts_gaps_duplicates_and_reordering() -> None:
@@ -63,5 +64,6 @@ def test_seq_tracker_counts_gaps_duplicates_and_reordering() -> None:
         tracker.see(seq)
     assert tracker.duplicated == 2  # the second 4 and the second 1
     assert tracker.out_of_order == 1  # 3 after 4
-    assert tracker.missing(6) == 1  # 5
+    assert tracker.missing() == 1  # 5
+    assert tracker.undelivered(6) == 0
     assert tracker.highest == 6

@@ -31,6 +31,12 @@ class SeqTracker:
     def count(self) -> int:
         return len(self.seen)
 
-    def missing(self, last_seq: int) -> int:
-        """Messages ``start+1 .. last_seq`` this connection never received."""
-        return sum(1 for seq in range(self.start + 1, last_seq + 1) if seq not in self.seen)
+    def missing(self) -> int:
+        """Holes: seqs below the highest one received that never came (lost for good,
+        since a connection's stream may not skip)."""
+        return self.highest - self.start - len(self.seen)
+
+    def undelivered(self, last_seq: int) -> int:
+        """Stored seqs above the highest received: the tail that had not arrived when the
+        bench stopped waiting (or the connection was lost)."""
+        return max(0, last_seq - self.highest)

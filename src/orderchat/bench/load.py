@@ -40,6 +40,7 @@ class LoadResult:
     refused: int = 0  # sends answered with an error frame
     error_codes: dict[str, int] = field(default_factory=dict)
     missing: int = 0
+    undelivered: int = 0
     duplicated: int = 0
     out_of_order: int = 0
     unacked: int = 0  # sent, but neither acked nor refused by the end
@@ -191,6 +192,7 @@ class Load:
                 if conn.ws is None:
                     continue
                 result.connections_lost += conn.lost
-                result.missing += conn.tracker.missing(last)
+                result.missing += conn.tracker.missing()
+                result.undelivered += conn.tracker.undelivered(last)
                 result.duplicated += conn.tracker.duplicated
                 result.out_of_order += conn.tracker.out_of_order

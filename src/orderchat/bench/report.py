@@ -11,6 +11,7 @@ GENERATOR_SATURATED_PERCENT = 85.0  # a worker above this share of a core may la
 
 INTEGRITY_KEYS = (
     "missing",
+    "undelivered",
     "duplicated",
     "out_of_order",
     "unacked",
@@ -64,6 +65,7 @@ def build(outcome: Outcome) -> dict[str, Any]:
             "cpu_seconds": None,
             "cpu_percent_of_one_core": None,
         },
+        "machine": outcome.machine,
         "idle": None,
         "messages": None,
         "rates": None,
@@ -120,6 +122,7 @@ def build(outcome: Outcome) -> dict[str, Any]:
     doc["send_lag_ms"] = summary(load.send_lag_ms)
     counters = {
         "missing": load.missing,
+        "undelivered": load.undelivered,
         "duplicated": load.duplicated,
         "out_of_order": load.out_of_order,
         "unacked": load.unacked,
@@ -208,7 +211,10 @@ def text(doc: dict[str, Any]) -> str:
             ),
         ]
         if integ["drain_timed_out"]:
-            lines.append("              (gave up waiting for the last frames: drain timed out)")
+            lines.append(
+                "              (gave up waiting for the last frames after --drain-timeout: "
+                "the server was behind; undelivered/unacked are its backlog)"
+            )
         if not integ["stored_verified"]:
             lines.append("              (stored counts could not be read over REST)")
     lines.append(

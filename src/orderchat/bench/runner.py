@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -59,6 +60,8 @@ class Outcome:
     worker_cpu: list[dict[str, float]] = field(default_factory=list)
     server_cpu_seconds: float | None = None  # over the measured window
     server_rss_kib: dict[str, int | None] = field(default_factory=dict)
+    # 1-minute load average of the machine before and after: a busy shared box shows here
+    machine: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,11 +197,13 @@ async def _drive(opts: Options, server: Server) -> Outcome:
     async with _workers(plans) as workers:
         await _all(workers, "rooms")
         outcome = Outcome(options=opts, rooms=rooms, local=opts.url is None, opened=OpenResult())
+        outcome.machine = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
         outcome.server_rss_kib["before"] = rss_kib(pid) if pid else None
         _send_all(workers, "open")
         outcome.opened = _merge_opened(await _all(workers, "opened"))
         if schedule is None:
             outcome.server_rss_kib["after"] = await _settled_rss(pid)
+            outcome.machine["load_average_after"] = os.getloadavg()[0]
             _send_all(workers, "stop")
             await _all(workers, "done")
             return outcome
@@ -209,6 +214,7 @@ async def _drive(opts: Options, server: Server) -> Outcome:
         await _show_progress(workers, done, schedule.total, opts.progress)
         loads: list[LoadResult] = done.result()
         await sampler
+        outcome.machine["load_average_after"] = os.getloadavg()[0]
     outcome.load = merge_loads(loads)
     outcome.worker_cpu = [
         {
