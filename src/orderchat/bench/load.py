@@ -17,7 +17,7 @@ from orderchat.bench.rooms import Conn, Room, Target, close_connections, fetch_l
 from orderchat.bench.schedule import Schedule
 
 # Indexes into the shared progress counters the parent shows in its progress bar.
-SENT, ACKED, DELIVERED, ERRORS = range(4)
+SENT, ACKED, DELIVERED, ERRORS, OPENED = range(5)
 DRAIN_POLL_SECONDS = 0.05
 
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from array import array
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -110,11 +110,16 @@ async def create_rooms(target: Target, rooms: Sequence[Room]) -> None:
 
 
 async def open_connections(
-    target: Target, conns: Sequence[Conn], open_rate: float, failures: dict[str, int]
+    target: Target,
+    conns: Sequence[Conn],
+    open_rate: float,
+    failures: dict[str, int],
+    progress: MutableSequence[int] | None = None,
+    slot: int = 0,
 ) -> array[float]:
     """Open ``conns`` at ``open_rate`` per second; the handshake times in ms (upgrade
     request to the ``connected`` frame). A failed open is counted in ``failures`` by
-    exception type and leaves ``conn.ws`` None."""
+    exception type and leaves ``conn.ws`` None. Each open adds one to ``progress[slot]``."""
     handshake_ms: array[float] = array("d")
 
     async def open_one(conn: Conn) -> None:
@@ -145,6 +150,8 @@ async def open_connections(
             return
         conn.tracker = SeqTracker(int(first["data"].get("lastSeq") or 0))
         conn.ws = ws
+        if progress is not None:
+            progress[slot] += 1
 
     tasks = []
     start = time.monotonic()

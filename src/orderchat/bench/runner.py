@@ -15,7 +15,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from orderchat.bench.load import ACKED, DELIVERED, ERRORS, SENT, LoadResult
+from orderchat.bench.load import ACKED, DELIVERED, ERRORS, OPENED, SENT, LoadResult
 from orderchat.bench.rooms import Target
 from orderchat.bench.schedule import ROLES, Schedule, worker_rooms
 from orderchat.bench.server import Server, cpu_seconds, own_server, remote_server, rss_kib
@@ -112,7 +112,7 @@ async def _workers(plans: Sequence[Plan]) -> AsyncIterator[list[_Worker]]:
     try:
         for plan in plans:
             mine, theirs = ctx.Pipe()
-            progress = ctx.RawArray("q", 4)
+            progress = ctx.RawArray("q", OPENED + 1)
             proc = ctx.Process(target=worker_main, args=(plan, theirs, progress), daemon=True)
             proc.start()
             theirs.close()  # so a dead worker reads as EOF here
@@ -200,7 +200,10 @@ async def _drive(opts: Options, server: Server) -> Outcome:
         outcome.machine = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
         outcome.server_rss_kib["before"] = rss_kib(pid) if pid else None
         _send_all(workers, "open")
-        outcome.opened = _merge_opened(await _all(workers, "opened"))
+        opening = asyncio.ensure_future(_all(workers, "opened"))
+        connections = opts.idle or rooms * len(ROLES)
+        await _show_progress(workers, opening, connections, opts.progress, opening=True)
+        outcome.opened = _merge_opened(opening.result())
         if schedule is None:
             outcome.server_rss_kib["after"] = await _settled_rss(pid)
             outcome.machine["load_average_after"] = os.getloadavg()[0]
@@ -242,14 +245,29 @@ async def _sample_server(pid: int | None, t0: float, opts: Options, outcome: Out
 
 
 async def _show_progress(
-    workers: Sequence[_Worker], done: asyncio.Future[Any], total: int, enabled: bool
+    workers: Sequence[_Worker],
+    done: asyncio.Future[Any],
+    total: int,
+    enabled: bool,
+    opening: bool = False,
 ) -> None:
+    """A progress bar on stderr (a terminal only) until ``done``: connections opened, or
+    messages sent with the acks, deliveries and errors so far."""
+    unit, desc = ("conn", "opened") if opening else ("msg", "sent")
     with tqdm(
-        total=total, unit="msg", desc="sent", disable=None if enabled else True, leave=False
+        total=total, unit=unit, desc=desc, disable=None if enabled else True, leave=False
     ) as bar:
         while not done.done():
             await asyncio.wait([done], timeout=PROGRESS_SECONDS)
-            counts = [sum(w.progress[i] for w in workers) for i in (SENT, ACKED, DELIVERED, ERRORS)]
-            bar.n = counts[0]
-            bar.set_postfix(acked=counts[1], delivered=counts[2], errors=counts[3], refresh=False)
+            counts = [sum(w.progress[i] for w in workers) for i in range(OPENED + 1)]
+            if opening:
+                bar.n = counts[OPENED]
+            else:
+                bar.n = counts[SENT]
+                bar.set_postfix(
+                    acked=counts[ACKED],
+                    delivered=counts[DELIVERED],
+                    errors=counts[ERRORS],
+                    refresh=False,
+                )
             bar.refresh()

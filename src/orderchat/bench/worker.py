@@ -23,7 +23,7 @@ from collections.abc import MutableSequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderchat.bench.load import Load, LoadResult
+from orderchat.bench.load import OPENED, Load, LoadResult
 from orderchat.bench.rooms import (
     Target,
     close_connections,
@@ -81,7 +81,9 @@ async def work(plan: Plan, pipe: Any, progress: MutableSequence[int]) -> None:
     ]
     loop = asyncio.get_running_loop()
     started, cpu = loop.time(), time.process_time()
-    opened.handshake_ms = await open_connections(target, conns, plan.open_rate, opened.failures)
+    opened.handshake_ms = await open_connections(
+        target, conns, plan.open_rate, opened.failures, progress, OPENED
+    )
     opened.seconds = loop.time() - started
     opened.cpu_seconds = time.process_time() - cpu
     opened.connections = sum(1 for conn in conns if conn.ws is not None)
