@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from orderchat.errors import UnavailableError
+from orderchat.lean import LeanEvent
 
 log = logging.getLogger("orderchat.realtime")
 
@@ -79,15 +80,16 @@ class Outbox:
         self._held: dict[int, str] = {}
         self._pre: list[str] = []  # non-message frames offered before start()
         self._queue: deque[str | Close] = deque()
-        self._wake = asyncio.Event()
-        self._drained = asyncio.Event()  # the queue is at most half full
+        # LeanEvent: asyncio.Event allocates an empty deque (~0.7 KiB) each, per connection
+        self._wake = LeanEvent()
+        self._drained = LeanEvent()  # the queue is at most half full
         self._drained.set()
-        self._progress = asyncio.Event()
+        self._progress = LeanEvent()
         self.send_lock = asyncio.Lock()
         self._fill_task: asyncio.Task[None] | None = None
         self._writer = asyncio.get_running_loop().create_task(self._write())
         self.closing: Close | None = None  # set once a close is queued
-        self.done = asyncio.Event()  # the writer has finished
+        self.done = LeanEvent()  # the writer has finished
 
     # --- the message sequence -------------------------------------------------------
 
