@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from starlette.websockets import WebSocket
+from starlette.requests import HTTPConnection
 
 from orderchat.domain.access import can_read
 from orderchat.domain.messages import utcnow_ms
@@ -45,7 +45,7 @@ class Admission:
     subprotocol: str | None
 
 
-def _query(ws: WebSocket) -> tuple[uuid.UUID, int | None]:
+def _query(ws: HTTPConnection) -> tuple[uuid.UUID, int | None]:
     # a repeated parameter is ambiguous (which room did the client mean?): refuse it
     for name in ("orderId", "lastSeq"):
         if len(ws.query_params.getlist(name)) > 1:
@@ -63,7 +63,7 @@ def _query(ws: WebSocket) -> tuple[uuid.UUID, int | None]:
     return order_id, int(raw_seq)
 
 
-def _token(ws: WebSocket) -> str | None:
+def _token(ws: HTTPConnection) -> str | None:
     if len(ws.headers.getlist("authorization")) > 1:
         # ambiguous: a proxy may have checked the other one
         raise Denied(401, "unauthorized", "more than one Authorization header")
@@ -100,7 +100,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
     return o_host is not None and o_host == h_host and o_port == h_port
 
 
-async def admit(ws: WebSocket, services: Services, hub: Hub) -> Admission:
+async def admit(ws: HTTPConnection, services: Services, hub: Hub) -> Admission:
     """Check the upgrade; on success the user holds one connection slot (``hub.release``)."""
     if hub.draining:
         raise Denied(503, "unavailable", "server shutting down")
