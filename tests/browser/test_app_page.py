@@ -31,29 +31,44 @@ def test_customer_and_vendor_chat_until_the_room_closes(
     c, v = customer.page, vendor.page
     c_token, v_token = room.customer_token(), room.vendor_token()
     join_chat(c, server.url, c_token, room.order_id)
-    join_chat(v, server.url, v_token, room.order_id)
     expect(c.locator("#room-state")).to_have_text("Open")
     expect(c.locator("#room-people")).to_have_text("You (customer) · Vendor")
     assert c.url.endswith(f"/app/#order={room.order_id}")
 
-    # typing shows on the other page; the message is acked, delivered, then read
-    c.fill("#composer-input", "Hello, is my order on its way?")
-    expect(v.locator("#typing")).to_have_text("Customer is typing…")
-    c.press("#composer-input", "Enter")
+    # acked while nobody else is there: sent, not read; the vendor opening the chat
+    # shows it in the history and marks it read
+    write(c, "Hi, anyone there?")
+    first = c.locator("#messages .msg.mine")
+    expect(first).to_have_attribute("data-state", "sent")
+    expect(first.locator(".state")).to_have_text("✓ Sent")
+    join_chat(v, server.url, v_token, room.order_id)
+    expect(v.locator("#messages .msg.theirs .text")).to_have_text(["Hi, anyone there?"])
+    expect(first).to_have_attribute("data-state", "read")
+
+    # typing shows on the other page (the vendor's first: never within the server's
+    # 0.5 s typing interval); the message clears it
+    v.fill("#composer-input", "Yes, hello!")
+    expect(c.locator("#typing")).to_have_text("Vendor is typing…")
+    v.press("#composer-input", "Enter")
+    expect(c.locator("#messages .msg.theirs .text")).to_have_text(["Yes, hello!"])
+    expect(c.locator("#typing")).to_have_text("")
+
+    # a message is acked, delivered, then read
+    write(c, "Is my order on its way?")
     mine = c.locator("#messages .msg.mine")
-    expect(mine).to_have_count(1)
-    expect(mine.locator(".text")).to_have_text("Hello, is my order on its way?")
+    expect(mine).to_have_count(2)
+    expect(mine.locator(".text")).to_have_text(["Hi, anyone there?", "Is my order on its way?"])
     expect(v.locator("#messages .msg.theirs .text")).to_have_text(
-        ["Hello, is my order on its way?"]
+        ["Hi, anyone there?", "Is my order on its way?"]
     )
-    expect(mine).to_have_attribute("data-state", "read")
-    expect(mine.locator(".state")).to_have_text("✓✓ Read")
+    expect(mine.last).to_have_attribute("data-state", "read")
+    expect(mine.last.locator(".state")).to_have_text("✓✓ Read")
 
     # markup in a message is text: shown literally, never parsed (no <img>, no dialog)
     write(v, XSS)
     write(v, "It left the kitchen\nfive minutes ago.")
     expect(c.locator("#messages .msg.theirs .text")).to_have_text(
-        [XSS, "It left the kitchen\nfive minutes ago."]
+        ["Yes, hello!", XSS, "It left the kitchen\nfive minutes ago."]
     )
     assert c.locator("#messages img").count() == 0
     assert v.locator("#messages img").count() == 0
@@ -61,13 +76,15 @@ def test_customer_and_vendor_chat_until_the_room_closes(
         shown(c)
         == shown(v)
         == [
-            (1, "Hello, is my order on its way?"),
-            (2, XSS),
-            (3, "It left the kitchen\nfive minutes ago."),
+            (1, "Hi, anyone there?"),
+            (2, "Yes, hello!"),
+            (3, "Is my order on its way?"),
+            (4, XSS),
+            (5, "It left the kitchen\nfive minutes ago."),
         ]
     )
     write(c, "Thanks!")
-    expect(v.locator("#messages .msg")).to_have_count(4)
+    expect(v.locator("#messages .msg")).to_have_count(6)
     shoot(c, "app-phone")
     shoot(v, "app-desktop")
 
@@ -85,7 +102,7 @@ def test_customer_and_vendor_chat_until_the_room_closes(
     again = new_page(DESKTOP).page
     join_chat(again, server.url, room.vendor_token(), room.order_id)
     expect(again.locator("#readonly-banner")).to_be_visible()
-    assert len(shown(again)) == 4
+    assert len(shown(again)) == 6
 
     for w in (customer, vendor):
         assert_token_kept_out_of_urls(w.urls, w.page, c_token, v_token)

@@ -11,7 +11,8 @@ const $ = (id) => document.getElementById(id);
 const tokens = tokenStore("orderchat.app.token");
 const HISTORY_PAGE = 50;
 const RETRY_MS = 1000;
-const TYPING_EVERY_MS = 2000;
+const TYPING_EVERY_MS = 2000; // while typing, say so this often
+const TYPING_MIN_GAP_MS = 600; // the server drops a typing within 0.5 s of the previous one
 const TYPING_SHOWN_MS = 4000;
 const CLOSE_REASONS = { delivered: "This order was delivered", cancelled: "This order was cancelled" };
 const SEND_ERRORS = {
@@ -39,6 +40,7 @@ function resetRoom(orderId, token) {
     readUpTo: 0, // the highest seq another participant has read
     markedRead: 0,
     lastTypingSent: 0,
+    typingAllowedAt: 0,
     typingTimer: null,
     socket: null,
     stopped: false, // retrying cannot help (token expired, access revoked)
@@ -133,6 +135,7 @@ function onFrame(event, data) {
       setParticipants(data.participants ?? []);
       setReadOnly(data.readOnly, data.closedReason);
       resendPending();
+      markRead(); // the history shown before the connection was up
       break;
     case "newMessage":
     case "messageAck":
@@ -256,6 +259,8 @@ function markRead() {
 // ---- sending --------------------------------------------------------------------
 
 function send(text) {
+  // the next keystroke starts a new message: say so as soon as the server will pass it on
+  room.typingAllowedAt = room.lastTypingSent + TYPING_MIN_GAP_MS;
   const clientMessageId = newId();
   const node = el(
     "li",
@@ -358,8 +363,11 @@ function showTyping(userId) {
 
 function sendTyping() {
   const now = Date.now();
-  if (room.readOnly || now - room.lastTypingSent < TYPING_EVERY_MS) return;
-  if (room.socket?.send("typing", {})) room.lastTypingSent = now;
+  if (room.readOnly || now < room.typingAllowedAt) return;
+  if (room.socket?.send("typing", {})) {
+    room.lastTypingSent = now;
+    room.typingAllowedAt = now + TYPING_EVERY_MS;
+  }
 }
 
 // ---- scrolling ------------------------------------------------------------------
