@@ -62,6 +62,14 @@ def _active(joined_at: datetime | None, left_at: datetime | None) -> bool:
     return joined_at is not None and left_at is None
 
 
+# A room and its participants (one row per participant; one row of NULLs without any).
+_GET_ROOM = (
+    sa.select(R, P.c.user_id, P.c.role, P.c.joined_at, P.c.left_at)
+    .select_from(R.outerjoin(P, P.c.order_id == R.c.order_id))
+    .where(R.c.order_id == sa.bindparam("oid", type_=sa.Uuid()))
+)
+
+
 class RoomStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -177,12 +185,22 @@ class RoomStore:
             )
 
     async def get(self, order_id: uuid.UUID) -> RoomView | None:
-        async with self._db.read() as conn:
-            room = (await conn.execute(sa.select(R).where(R.c.order_id == order_id))).one_or_none()
-            if room is None:
-                return None
-            parts = await _participants(conn, [order_id])
-        return _view(room, parts.get(order_id, []))
+        # Every WebSocket handshake reads its room (twice: to admit, then to start the
+        # stream), so this is one prebuilt statement, and on PostgreSQL autocommitted:
+        # one round trip instead of BEGIN, two SELECTs and ROLLBACK. A single statement
+        # also sees the room and its participants in one snapshot.
+        reader = self._db.read() if self._db.is_sqlite else self._db.autocommit()
+        async with reader as conn:
+            rows = (await conn.execute(_GET_ROOM, {"oid": order_id})).all()
+        if not rows:
+            return None
+        order = {"customer": 0, "vendor": 1, "rider": 2}
+        parts = [
+            (r.user_id, r.role)
+            for r in sorted(rows, key=lambda r: (order.get(r.role, 9), str(r.user_id)))
+            if r.role is not None and _active(r.joined_at, r.left_at)
+        ]
+        return _view(rows[0], parts)
 
     async def list(
         self,
