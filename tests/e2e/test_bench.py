@@ -129,7 +129,10 @@ def test_readable_summary_without_json(tmp_path: Path, server: ServerProc) -> No
 
 
 def test_idle_mode_reports_memory_per_connection(tmp_path: Path, server: ServerProc) -> None:
-    rc, out = bench(tmp_path, *against(server), "--idle", "150", "--open-rate", "300")
+    plot = tmp_path / "handshakes.png"
+    rc, out = bench(
+        tmp_path, *against(server), "--idle", "150", "--open-rate", "300", "--plot", str(plot)
+    )
     assert rc == 0
     assert out["mode"] == "idle" and out["messages"] is None
     idle = out["idle"]
@@ -138,6 +141,8 @@ def test_idle_mode_reports_memory_per_connection(tmp_path: Path, server: ServerP
     assert idle["rss_kib_after"] > idle["rss_kib_before"]
     assert idle["kib_per_connection"] > 0
     assert idle["total_kib"] == idle["rss_kib_after"] - idle["rss_kib_before"]
+    assert sum(row["n"] for row in out["connections"]["timeline"]) == 150
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def _wait_for_stored_messages(server: ServerProc, bench_proc: subprocess.Popen[str]) -> None:

@@ -64,7 +64,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     secret = args.secret or (
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
     )
-    if args.plot and args.idle is None:
+    if args.plot:
         from orderchat.bench.plot import require_matplotlib
 
         require_matplotlib()  # fail before the run, not after it
@@ -98,10 +98,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         )
     outcome = asyncio.run(run_bench(opts))
     doc = report.build(outcome)
-    if args.plot and outcome.load is not None:
+    if args.plot:
         from orderchat.bench.plot import plot
 
-        plot(outcome.load, args.plot)
+        plot(outcome.load, outcome.opened, args.plot)
     if args.json:
         print(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -55,6 +55,8 @@ def build(outcome: Outcome) -> dict[str, Any]:
             "seconds": round(opened.seconds, 2),
             "per_second": _per_second(opened.connections, opened.seconds),
             "handshake_ms": summary(opened.handshake_ms),
+            # per second of the opening schedule: does the server slow down as it fills?
+            "timeline": timeline(opened.handshake_t, opened.handshake_ms),
             "generator_percent_of_one_core": round(100 * opened.cpu_seconds / opened.seconds, 1)
             if opened.seconds > 0
             else None,

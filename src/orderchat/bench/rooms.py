@@ -116,13 +116,15 @@ async def open_connections(
     failures: dict[str, int],
     progress: MutableSequence[int] | None = None,
     slot: int = 0,
-) -> array[float]:
-    """Open ``conns`` at ``open_rate`` per second; the handshake times in ms (upgrade
-    request to the ``connected`` frame). A failed open is counted in ``failures`` by
+) -> tuple[array[float], array[float]]:
+    """Open ``conns`` at ``open_rate`` per second. Returns, per opened connection, when it
+    was due (seconds after the first) and its handshake time in ms (upgrade request to
+    the ``connected`` frame). A failed open is counted in ``failures`` by
     exception type and leaves ``conn.ws`` None. Each open adds one to ``progress[slot]``."""
+    due_s: array[float] = array("d")
     handshake_ms: array[float] = array("d")
 
-    async def open_one(conn: Conn) -> None:
+    async def open_one(conn: Conn, due: float) -> None:
         room = conn.room
         url = f"{target.ws_base}/chat?orderId={room.order_id}"
         headers = {"Authorization": "Bearer " + room.tokens[conn.role]}
@@ -143,11 +145,13 @@ async def open_connections(
             key = type(error).__name__
             failures[key] = failures.get(key, 0) + 1
             return
-        handshake_ms.append((time.perf_counter() - started) * 1000)
+        elapsed = time.perf_counter() - started
         if first.get("event") != "connected":
             failures["no connected frame"] = failures.get("no connected frame", 0) + 1
             await ws.close()
             return
+        due_s.append(due)
+        handshake_ms.append(elapsed * 1000)
         conn.tracker = SeqTracker(int(first["data"].get("lastSeq") or 0))
         conn.ws = ws
         if progress is not None:
@@ -159,9 +163,9 @@ async def open_connections(
         delay = start + j / open_rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(open_one(conn)))
+        tasks.append(asyncio.create_task(open_one(conn, j / open_rate)))
     await asyncio.gather(*tasks)
-    return handshake_ms
+    return due_s, handshake_ms
 
 
 async def close_connections(conns: Sequence[Conn]) -> None:

@@ -130,6 +130,7 @@ def _merge_opened(parts: Sequence[OpenResult]) -> OpenResult:
     merged = OpenResult()
     for part in parts:
         merged.connections += part.connections
+        merged.handshake_t.extend(part.handshake_t)
         merged.handshake_ms.extend(part.handshake_ms)
         for key, n in part.failures.items():
             merged.failures[key] = merged.failures.get(key, 0) + n

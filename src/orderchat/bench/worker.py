@@ -48,6 +48,7 @@ class Plan:
 @dataclass
 class OpenResult:
     connections: int = 0
+    handshake_t: array[float] = field(default_factory=lambda: array("d"))  # due, s
     handshake_ms: array[float] = field(default_factory=lambda: array("d"))
     failures: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -81,7 +82,7 @@ async def work(plan: Plan, pipe: Any, progress: MutableSequence[int]) -> None:
     ]
     loop = asyncio.get_running_loop()
     started, cpu = loop.time(), time.process_time()
-    opened.handshake_ms = await open_connections(
+    opened.handshake_t, opened.handshake_ms = await open_connections(
         target, conns, plan.open_rate, opened.failures, progress, OPENED
     )
     opened.seconds = loop.time() - started
