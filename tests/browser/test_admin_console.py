@@ -108,8 +108,16 @@ def test_admin_finds_the_room_and_follows_its_transcript(
     assert_token_kept_out_of_urls(admin.urls, a, admin_token)
 
 
-def test_admin_console_refuses_a_participant_token(server: ServerProc, new_page: NewPage) -> None:
-    room = open_room(server)
+def test_pages_refuse_tokens_that_give_no_access(server: ServerProc, new_page: NewPage) -> None:
+    room, other = open_room(server), open_room(server)
+    chat = new_page(PHONE).page
+    chat.goto(server.url + "/app/")
+    chat.fill("#token", other.vendor_token())
+    chat.fill("#order-id", room.order_id)
+    chat.click("#join")
+    expect(chat.locator("#signin-error")).to_have_text("This token may not read that order's chat.")
+    expect(chat.locator("#chat")).to_be_hidden()
+
     page = new_page(PHONE).page
     page.goto(server.url + "/admin/")
     page.fill("#token", room.customer_token())

@@ -22,7 +22,7 @@ function showSignin(error) {
   $("console").hidden = true;
   $("leave").hidden = true;
   $("signin").hidden = false;
-  $("token").value = tokens.get();
+  $("token").value = $("token").value || tokens.get(); // keep what was typed
   $("signin-error").hidden = !error;
   $("signin-error").textContent = error ?? "";
 }
@@ -295,6 +295,7 @@ $("more").addEventListener("click", moreResults);
 $("leave").addEventListener("click", () => {
   tokens.clear();
   token = "";
+  $("token").value = "";
   setOrderInLocation("");
   showSignin();
 });

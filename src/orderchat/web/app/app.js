@@ -56,7 +56,7 @@ function showSignin(error) {
   $("signin").hidden = false;
   $("status").hidden = true;
   $("leave").hidden = true;
-  $("token").value = tokens.get();
+  $("token").value = $("token").value || tokens.get(); // keep what was typed
   $("order-id").value = $("order-id").value || orderFromLocation();
   $("signin-error").hidden = !error;
   $("signin-error").textContent = error ?? "";
@@ -418,6 +418,7 @@ document.addEventListener("visibilitychange", () => room && markRead());
 $("leave").addEventListener("click", () => {
   tokens.clear();
   setOrderInLocation("");
+  $("token").value = "";
   $("order-id").value = "";
   showSignin();
 });
