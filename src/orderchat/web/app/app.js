@@ -1,43 +1,32 @@
 // The participant page (SPEC 7): a customer, vendor or rider chats in one order's room.
-// History over REST, then the WebSocket resumed from the last message shown; sends are
-// pending until acked and re-sent with the same clientMessageId after a reconnection.
+// History over REST, then the WebSocket resumed from the last message shown (see
+// timeline.js for the message list and the sends waiting for their ack).
 
 import {
-  RoomSocket, api, claims, el, explain, formatTime, newId, orderFromLocation, roleLabel,
+  RoomSocket, api, claims, explain, formatTime, orderFromLocation, roleLabel,
   setOrderInLocation, statusText, tokenStore, UUID_RE,
 } from "../shared/common.js";
+import { READ_ONLY_SENTENCE, Timeline } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
 const tokens = tokenStore("orderchat.app.token");
 const HISTORY_PAGE = 50;
-const RETRY_MS = 1000;
 const TYPING_EVERY_MS = 2000; // while typing, say so this often
 const TYPING_MIN_GAP_MS = 600; // the server drops a typing within 0.5 s of the previous one
 const TYPING_SHOWN_MS = 4000;
 const CLOSE_REASONS = { delivered: "This order was delivered", cancelled: "This order was cancelled" };
-const SEND_ERRORS = {
-  ROOM_READ_ONLY: "Not sent: the chat is read-only.",
-  MESSAGE_TOO_LONG: "Not sent: the message is too long.",
-  MESSAGE_EMPTY: "Not sent: the message is empty.",
-  INVALID_PAYLOAD: "Not sent: the message was refused.",
-  FORBIDDEN: "Not sent: you may not write here.",
-};
 
-let room = null; // the open room's state, see join()
+let room = null; // the open room's state, see newRoom()
 
-function resetRoom(orderId, token) {
-  const c = claims(token);
-  return {
+function newRoom(orderId, token) {
+  const c = claims(token); // display only until `connected` says who we are
+  const r = {
     orderId,
     token,
     me: { userId: String(c.sub ?? "").toLowerCase(), role: c.role ?? "" },
     participants: new Map(),
     readOnly: false,
     closedReason: null,
-    lastSeq: 0, // the highest seq shown: the resume point
-    firstSeq: null,
-    pending: new Map(), // clientMessageId -> {text, node, state}
-    readUpTo: 0, // the highest seq another participant has read
     markedRead: 0,
     lastTypingSent: 0,
     typingAllowedAt: 0,
@@ -45,6 +34,19 @@ function resetRoom(orderId, token) {
     socket: null,
     stopped: false, // retrying cannot help (token expired, access revoked)
   };
+  r.timeline = new Timeline({
+    list: $("messages"),
+    outbox: $("outbox"),
+    scroller: $("scroller"),
+    me: () => r.me.userId,
+    send: (event, data) => Boolean(r.socket?.send(event, data)),
+    isLive: () => Boolean(r.socket?.isLive),
+    onTheirs: () => {
+      $("typing").textContent = ""; // the message they were typing arrived
+      markRead();
+    },
+  });
+  return r;
 }
 
 // ---- sign in / out --------------------------------------------------------------
@@ -69,12 +71,10 @@ async function join(token, orderId) {
     const page = await api(token, `/v1/rooms/${orderId}/messages?limit=${HISTORY_PAGE}`);
     tokens.set(token);
     setOrderInLocation(orderId);
-    room = resetRoom(orderId, token);
-    showRoom(info);
-    for (const m of page.messages) showMessage(m);
-    room.firstSeq = page.messages.length ? page.messages[0].seq : null;
+    showRoom(newRoom(orderId, token), info);
+    for (const m of page.messages) room.timeline.show(m);
     $("older").hidden = !page.hasMore;
-    scrollToEnd(true);
+    room.timeline.scrollToEnd(true);
     connect();
   } catch (err) {
     showSignin(explain(err));
@@ -83,7 +83,8 @@ async function join(token, orderId) {
   }
 }
 
-function showRoom(info) {
+function showRoom(r, info) {
+  room = r;
   $("signin").hidden = true;
   $("chat").hidden = false;
   $("leave").hidden = false;
@@ -98,6 +99,23 @@ function showRoom(info) {
   setReadOnly(info.readOnly, info.closedReason);
 }
 
+async function loadOlder() {
+  const current = room;
+  if (!current?.timeline.firstSeq) return;
+  $("older").disabled = true;
+  try {
+    const query = `beforeSeq=${current.timeline.firstSeq}&limit=${HISTORY_PAGE}`;
+    const page = await api(current.token, `/v1/rooms/${current.orderId}/messages?${query}`);
+    if (room !== current) return;
+    current.timeline.prepend(page.messages);
+    $("older").hidden = !page.hasMore;
+  } catch (err) {
+    $("older").textContent = `${explain(err)} Try again`;
+  } finally {
+    $("older").disabled = false;
+  }
+}
+
 // ---- the connection -------------------------------------------------------------
 
 function connect() {
@@ -105,7 +123,7 @@ function connect() {
   current.socket = new RoomSocket({
     orderId: current.orderId,
     token: current.token,
-    lastSeq: () => current.lastSeq,
+    lastSeq: () => current.timeline.lastSeq,
     onFrame: (event, data) => room === current && onFrame(event, data),
     onStatus: (status, detail) => room === current && setStatus(status, detail),
     onFatal: (sentence) => room === current && showNotice(sentence),
@@ -124,7 +142,7 @@ function showNotice(sentence) {
   room.stopped = true;
   $("notice").hidden = false;
   $("notice").textContent = sentence;
-  for (const p of room.pending.values()) if (p.state === "pending") setPendingState(p, "failed", "Not sent.");
+  room.timeline.failAll("Not sent.");
   updateComposer();
 }
 
@@ -134,35 +152,32 @@ function onFrame(event, data) {
       if (data.you?.userId) room.me = { userId: data.you.userId, role: data.you.role };
       setParticipants(data.participants ?? []);
       setReadOnly(data.readOnly, data.closedReason);
-      resendPending();
+      room.timeline.resend();
       markRead(); // the history shown before the connection was up
       break;
     case "newMessage":
     case "messageAck":
-      showMessage(data);
+      room.timeline.show(data);
       break;
     case "error":
-      onError(data);
+      room.timeline.refused(data); // a refused typing/markRead: nothing to show
       break;
     case "roomClosed":
       setReadOnly(true, data.reason);
-      addNote(`${CLOSE_REASONS[data.reason] ?? "This chat was closed"} · ${formatTime(data.closedAt)}`);
+      room.timeline.note(`${CLOSE_REASONS[data.reason] ?? "This chat was closed"} · ${formatTime(data.closedAt)}`);
       break;
     case "participantJoined":
       room.participants.set(data.userId, data.role);
       setParticipants(null);
-      addNote(`${roleLabel(data.role)} joined the chat`);
+      room.timeline.note(`${roleLabel(data.role)} joined the chat`);
       break;
     case "participantLeft":
       room.participants.delete(data.userId);
       setParticipants(null);
-      addNote(`${roleLabel(data.role)} left the chat`);
+      room.timeline.note(`${roleLabel(data.role)} left the chat`);
       break;
     case "read":
-      if (data.userId !== room.me.userId && data.seq > room.readUpTo) {
-        room.readUpTo = data.seq;
-        refreshReadMarks();
-      }
+      if (data.userId !== room.me.userId) room.timeline.readBy(data.seq);
       break;
     case "typing":
       if (data.userId !== room.me.userId) showTyping(data.userId);
@@ -172,149 +187,7 @@ function onFrame(event, data) {
   }
 }
 
-// ---- messages -------------------------------------------------------------------
-
-function isMine(m) {
-  return m.senderId === room.me.userId;
-}
-
-function messageNode(m) {
-  const mine = isMine(m);
-  const who = mine ? "You" : roleLabel(m.senderRole);
-  return el(
-    "li",
-    { className: `msg ${mine ? "mine" : "theirs"}`, dataset: { seq: String(m.seq), sender: m.senderRole } },
-    el("div", { className: "meta" }, el("span", { className: "who", text: who }), el("time", {
-      datetime: m.timestamp, title: m.timestamp, text: formatTime(m.timestamp),
-    })),
-    el("p", { className: "text", text: m.content }),
-    mine ? el("div", { className: "state" }) : null,
-  );
-}
-
-function setMineState(node, seq) {
-  const read = seq <= room.readUpTo;
-  node.dataset.state = read ? "read" : "sent";
-  node.querySelector(".state").textContent = read ? "✓✓ Read" : "✓ Sent";
-}
-
-/** A stored message (history, newMessage or messageAck): shown once, in seq order. */
-function showMessage(m) {
-  const pending = m.clientMessageId && isMine(m) ? room.pending.get(m.clientMessageId) : undefined;
-  if (pending) {
-    room.pending.delete(m.clientMessageId);
-    pending.node.remove();
-  }
-  if (m.seq <= room.lastSeq) return; // already shown (a duplicate ack, a replay)
-  const nearEnd = isNearEnd();
-  const node = messageNode(m);
-  $("messages").append(node);
-  room.lastSeq = m.seq;
-  if (isMine(m)) setMineState(node, m.seq);
-  else {
-    $("typing").textContent = ""; // the message they were typing arrived
-    markRead();
-  }
-  scrollToEnd(nearEnd || isMine(m));
-}
-
-async function loadOlder() {
-  if (!room?.firstSeq) return;
-  const current = room;
-  $("older").disabled = true;
-  try {
-    const page = await api(current.token, `/v1/rooms/${current.orderId}/messages?beforeSeq=${current.firstSeq}&limit=${HISTORY_PAGE}`);
-    if (room !== current) return;
-    const scroller = $("scroller");
-    const before = scroller.scrollHeight;
-    const nodes = page.messages.map(messageNode);
-    page.messages.forEach((m, i) => isMine(m) && setMineState(nodes[i], m.seq));
-    $("messages").prepend(...nodes);
-    scroller.scrollTop += scroller.scrollHeight - before;
-    if (page.messages.length) current.firstSeq = page.messages[0].seq;
-    $("older").hidden = !page.hasMore;
-  } catch (err) {
-    $("older").textContent = `${explain(err)} Try again`;
-  } finally {
-    $("older").disabled = false;
-  }
-}
-
-function addNote(text) {
-  $("messages").append(el("li", { className: "note", text }));
-  scrollToEnd(isNearEnd());
-}
-
-function refreshReadMarks() {
-  for (const node of $("messages").querySelectorAll(".msg.mine[data-state='sent']")) {
-    if (Number(node.dataset.seq) <= room.readUpTo) setMineState(node, Number(node.dataset.seq));
-  }
-}
-
-function markRead() {
-  if (room.readOnly || document.visibilityState !== "visible" || room.lastSeq <= room.markedRead) return;
-  if (room.socket?.send("markRead", { seq: room.lastSeq })) room.markedRead = room.lastSeq;
-}
-
-// ---- sending --------------------------------------------------------------------
-
-function send(text) {
-  // the next keystroke starts a new message: say so as soon as the server will pass it on
-  room.typingAllowedAt = room.lastTypingSent + TYPING_MIN_GAP_MS;
-  const clientMessageId = newId();
-  const node = el(
-    "li",
-    { className: "msg mine", dataset: { cmid: clientMessageId } },
-    el("div", { className: "meta" }, el("span", { className: "who", text: "You" })),
-    el("p", { className: "text", text }),
-    el("div", { className: "state" }),
-  );
-  const pending = { text, node, clientMessageId, state: "pending" };
-  room.pending.set(clientMessageId, pending);
-  $("outbox").append(node);
-  setPendingState(pending, "pending");
-  transmit(pending);
-  scrollToEnd(true);
-}
-
-function transmit(pending) {
-  if (pending.state !== "pending" || room.pending.get(pending.clientMessageId) !== pending) return;
-  room.socket?.send("sendMessage", { message: pending.text, clientMessageId: pending.clientMessageId });
-}
-
-function resendPending() {
-  for (const p of room.pending.values()) transmit(p);
-}
-
-function setPendingState(pending, state, sentence) {
-  pending.state = state;
-  pending.node.dataset.state = state;
-  const label = pending.node.querySelector(".state");
-  if (state === "pending") {
-    label.textContent = room.socket?.isLive ? "Sending…" : "Waiting for connection…";
-    return;
-  }
-  label.replaceChildren(sentence, " ", el("button", {
-    className: "link-button", type: "button", text: "Dismiss",
-    onclick: () => {
-      room.pending.delete(pending.clientMessageId);
-      pending.node.remove();
-    },
-  }));
-}
-
-function onError(data) {
-  const pending = data.clientMessageId ? room.pending.get(data.clientMessageId) : undefined;
-  if (!pending) return; // a refused typing/markRead: nothing to show
-  if (data.code === "UNAVAILABLE" || data.code === "RATE_LIMITED") {
-    // retrying with the same clientMessageId is always safe
-    setTimeout(() => room && transmit(pending), RETRY_MS);
-    return;
-  }
-  setPendingState(pending, "failed", SEND_ERRORS[data.code] ?? "Not sent.");
-}
-
-// ---- room state, people, typing -------------------------------------------------
+// ---- room state, people, reading, typing ----------------------------------------
 
 function setParticipants(list) {
   if (list) room.participants = new Map(list.map((p) => [p.userId, p.role]));
@@ -338,7 +211,7 @@ function setReadOnly(readOnly, reason) {
     : "";
   if (room.readOnly) {
     $("typing").textContent = "";
-    for (const p of room.pending.values()) if (p.state === "pending") setPendingState(p, "failed", SEND_ERRORS.ROOM_READ_ONLY);
+    room.timeline.failAll(READ_ONLY_SENTENCE);
   }
   updateComposer();
 }
@@ -349,12 +222,17 @@ function updateComposer() {
   $("composer").hidden = room.readOnly;
   $("composer-input").disabled = blocked;
   $("send").disabled = blocked;
-  for (const p of room.pending.values()) if (p.state === "pending") setPendingState(p, "pending");
+  room.timeline.refresh();
+}
+
+function markRead() {
+  const seq = room.timeline.lastSeq;
+  if (room.readOnly || document.visibilityState !== "visible" || seq <= room.markedRead) return;
+  if (room.socket?.send("markRead", { seq })) room.markedRead = seq;
 }
 
 function showTyping(userId) {
-  const role = room.participants.get(userId);
-  $("typing").textContent = `${roleLabel(role)} is typing…`;
+  $("typing").textContent = `${roleLabel(room.participants.get(userId))} is typing…`;
   clearTimeout(room.typingTimer);
   room.typingTimer = setTimeout(() => {
     $("typing").textContent = "";
@@ -370,15 +248,10 @@ function sendTyping() {
   }
 }
 
-// ---- scrolling ------------------------------------------------------------------
-
-function isNearEnd() {
-  const s = $("scroller");
-  return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
-}
-
-function scrollToEnd(force) {
-  if (force) $("scroller").scrollTop = $("scroller").scrollHeight;
+function send(text) {
+  // the next keystroke starts a new message: say so as soon as the server will pass it on
+  room.typingAllowedAt = room.lastTypingSent + TYPING_MIN_GAP_MS;
+  room.timeline.add(text);
 }
 
 // ---- wiring ---------------------------------------------------------------------
