@@ -95,6 +95,8 @@ def test_short_run_on_own_server_is_clean_and_complete(tmp_path: Path, db_url: s
     assert sum(row["n"] for row in out["timeline"]) == 200
     assert out["server"]["cpu_seconds"] > 0 and out["server"]["rss_kib"]["before"] > 0
     assert len(out["generator"]["workers"]) == 2
+    assert all(w["longest_gc_pause_ms"] >= 0 for w in out["generator"]["workers"])
+    assert out["machine"]["cpus"] == os.cpu_count()
     assert out["generator"]["cpu_seconds"] > 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -5,6 +5,7 @@ and verifies the stored counts over REST."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from array import array
 from collections.abc import MutableSequence, Sequence
@@ -50,6 +51,7 @@ class LoadResult:
     drain_timed_out: bool = False
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
+    gc_pause_ms: float = 0.0  # the longest cyclic-GC pause of the worker during the load
 
 
 class Load:
@@ -69,12 +71,14 @@ class Load:
         self.result = LoadResult()
         self.t0 = 0.0
         self.closing = False  # the bench is closing the connections itself
+        self._gc_started = 0.0
 
     async def run(self, t0: float, drain_timeout: float) -> LoadResult:
         self.t0 = t0
         result = self.result
         result.scheduled = sum(self.schedule.count(room.index) for room in self.rooms)
         cpu = time.process_time()
+        gc.callbacks.append(self._gc_timer)
         conns = [c for room in self.rooms for c in room.conns if c.ws is not None]
         readers = [asyncio.create_task(self._read(conn)) for conn in conns]
         await asyncio.gather(*(self._send(room) for room in self.rooms))
@@ -86,8 +90,16 @@ class Load:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
         result.cpu_seconds = time.process_time() - cpu
+        gc.callbacks.remove(self._gc_timer)
         await self._verify()
         return result
+
+    def _gc_timer(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            pause = (time.perf_counter() - self._gc_started) * 1000
+            self.result.gc_pause_ms = max(self.result.gc_pause_ms, pause)
 
     async def _send(self, room: Room) -> None:
         schedule, result, progress = self.schedule, self.result, self.progress

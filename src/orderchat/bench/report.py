@@ -205,7 +205,8 @@ def text(doc: dict[str, Any]) -> str:
             f"of one core; RSS {server['rss_kib']} KiB",
             f"generator CPU {gen['cpu_seconds']} s; per worker "
             + ", ".join(f"{w['percent_of_one_core']}%" for w in gen["workers"])
-            + " of one core"
+            + " of one core; longest GC pause "
+            + f"{max((w['longest_gc_pause_ms'] for w in gen['workers']), default=0)} ms"
             + (
                 "  ** SATURATED: the figures include the generator's own lag **"
                 if gen["saturated"]
@@ -219,6 +220,11 @@ def text(doc: dict[str, Any]) -> str:
             )
         if not integ["stored_verified"]:
             lines.append("              (stored counts could not be read over REST)")
+    machine = doc["machine"]
+    lines.append(
+        f"machine       {machine.get('cpus')} CPUs, 1-min load average "
+        f"{machine.get('load_average_before', 0):.2f} -> {machine.get('load_average_after', 0):.2f}"
+    )
     lines.append(
         "RESULT        " + ("OK" if ok(doc) else "FAILED: integrity counters are not zero")
     )

@@ -144,7 +144,7 @@ def merge_loads(parts: Sequence[LoadResult]) -> LoadResult:
     for part in parts:
         for f in fields(LoadResult):
             mine, theirs = getattr(merged, f.name), getattr(part, f.name)
-            if f.name in ("stored", "wall_seconds"):
+            if f.name in ("stored", "wall_seconds", "gc_pause_ms"):
                 continue
             if isinstance(mine, dict):
                 for key, n in theirs.items():
@@ -158,6 +158,7 @@ def merge_loads(parts: Sequence[LoadResult]) -> LoadResult:
     stored = [part.stored for part in parts]
     merged.stored = None if None in stored else sum(s or 0 for s in stored)
     merged.wall_seconds = max((part.wall_seconds for part in parts), default=0.0)
+    merged.gc_pause_ms = max((part.gc_pause_ms for part in parts), default=0.0)
     return merged
 
 
@@ -223,6 +224,7 @@ async def _drive(opts: Options, server: Server) -> Outcome:
     outcome.worker_cpu = [
         {
             "cpu_seconds": round(part.cpu_seconds, 2),
+            "longest_gc_pause_ms": round(part.gc_pause_ms, 1),
             "percent_of_one_core": round(100 * part.cpu_seconds / part.wall_seconds, 1)
             if part.wall_seconds > 0
             else 0.0,
