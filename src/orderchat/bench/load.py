@@ -20,6 +20,7 @@ from orderchat.bench.schedule import Schedule
 # Indexes into the shared progress counters the parent shows in its progress bar.
 SENT, ACKED, DELIVERED, ERRORS, OPENED = range(5)
 DRAIN_POLL_SECONDS = 0.05
+UNREADABLE = "bench: unreadable frame"  # counted with the error codes
 
 
 @dataclass
@@ -134,43 +135,50 @@ class Load:
                 result.send_lag_ms.append(lag * 1000)
 
     async def _read(self, conn: Conn) -> None:
-        ws, room, tracker = conn.ws, conn.room, conn.tracker
+        ws = conn.ws
         assert ws is not None
-        result, progress = self.result, self.progress
-        due_of, warmup, t0 = self.schedule.due, self.warmup, self.t0
         try:
             while True:
                 raw = await ws.recv(decode=False)
-                now = time.monotonic()
-                frame = orjson.loads(raw)
-                event, data = frame.get("event"), frame.get("data") or {}
-                if event == "newMessage" or event == "messageAck":
-                    tracker.see(int(data["seq"]))
-                    due = due_of(room.index, int(data["clientMessageId"]))
-                    latency = (now - t0 - due) * 1000
-                    if event == "messageAck":
-                        room.acked += 1
-                        result.acked += 1
-                        progress[ACKED] += 1
-                        if data.get("duplicate"):
-                            result.duplicate_acks += 1
-                        if due >= warmup:
-                            result.ack_t.append(due)
-                            result.ack_ms.append(latency)
-                    else:
-                        result.delivered += 1
-                        progress[DELIVERED] += 1
-                        if due >= warmup:
-                            result.e2e_t.append(due)
-                            result.e2e_ms.append(latency)
-                elif event == "error":
-                    code = str(data.get("code"))
-                    result.error_codes[code] = result.error_codes.get(code, 0) + 1
-                    progress[ERRORS] += 1
-                    if data.get("clientMessageId") is not None:
-                        room.refused += 1
+                try:
+                    self._frame(conn, raw, time.monotonic())
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    # not the protocol's shape (or not the bench's clientMessageId)
+                    codes = self.result.error_codes
+                    codes[UNREADABLE] = codes.get(UNREADABLE, 0) + 1
         except ConnectionClosed:
             conn.lost = not self.closing
+
+    def _frame(self, conn: Conn, raw: bytes | str, now: float) -> None:
+        result, progress, room = self.result, self.progress, conn.room
+        frame = orjson.loads(raw)
+        event, data = frame["event"], frame["data"]
+        if event == "newMessage" or event == "messageAck":
+            seq = int(data["seq"])
+            due = self.schedule.due(room.index, int(data["clientMessageId"]))
+            conn.tracker.see(seq)
+            latency = (now - self.t0 - due) * 1000
+            if event == "messageAck":
+                room.acked += 1
+                result.acked += 1
+                progress[ACKED] += 1
+                if data.get("duplicate"):
+                    result.duplicate_acks += 1
+                if due >= self.warmup:
+                    result.ack_t.append(due)
+                    result.ack_ms.append(latency)
+            else:
+                result.delivered += 1
+                progress[DELIVERED] += 1
+                if due >= self.warmup:
+                    result.e2e_t.append(due)
+                    result.e2e_ms.append(latency)
+        elif event == "error":
+            code = str(data.get("code"))
+            result.error_codes[code] = result.error_codes.get(code, 0) + 1
+            progress[ERRORS] += 1
+            if data.get("clientMessageId") is not None:
+                room.refused += 1
 
     def _room_done(self, room: Room) -> bool:
         if room.acked + room.refused < room.sent:
