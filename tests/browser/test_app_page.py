@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.browser.support import (
     write,
 )
 from tests.e2e.conftest import ServerProc, StartServer
+from tests.e2e.ws_support import tok
 
 Shoot = Callable[[Page, str], Path]
 
@@ -85,6 +87,24 @@ def test_customer_and_vendor_chat_until_the_room_closes(
     )
     write(c, "Thanks!")
     expect(v.locator("#messages .msg")).to_have_count(6)
+
+    # a rider joins (everyone sees it) and is unassigned: the rider's page says access
+    # is lost and stops retrying; the others see the rider leave
+    rider_id = str(uuid.uuid4())
+    post_event(server, "order.rider_assigned", orderId=room.order_id, riderId=rider_id)
+    expect(c.locator("#room-people")).to_have_text("You (customer) · Vendor · Rider")
+    expect(c.locator("#messages .note").last).to_have_text("Rider joined the chat")
+    rider = new_page(PHONE).page
+    join_chat(rider, server.url, tok("rider", rider_id), room.order_id)
+    assert len(shown(rider)) == 6
+    post_event(server, "order.rider_unassigned", orderId=room.order_id, riderId=rider_id)
+    expect(rider.locator("#notice")).to_have_text(
+        "You are no longer a participant of this order's chat."
+    )
+    expect(rider.locator("#status")).to_have_attribute("data-status", "stopped")
+    expect(rider.locator("#composer-input")).to_be_disabled()
+    expect(c.locator("#messages .note").last).to_have_text("Rider left the chat")
+    expect(c.locator("#room-people")).to_have_text("You (customer) · Vendor")
     shoot(c, "app-phone")
     shoot(v, "app-desktop")
 
