@@ -64,3 +64,30 @@ def test_duplicate_and_out_of_order_seqs_are_counted(load: Load) -> None:
     for seq in (1, 3, 2, 3):
         load._frame(rider, message("newMessage", seq, str(seq - 1)), now=0.0)
     assert rider.tracker.duplicated == 1 and rider.tracker.out_of_order == 1
+
+
+async def test_stored_counts_against_acks(load: Load, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Room 0: everything answered, but one more stored than acked (a refused send that was
+    stored). Room 1: one acked message not stored. Both are mismatches; a room whose
+    stored-but-unacked messages are still in flight is backlog only."""
+    stored = {0: 5, 1: 3}
+
+    async def fake_fetch(_target: Target, rooms: list[object]) -> int:
+        for room in load.rooms:
+            room.last_seq = stored[room.index]
+        return 0
+
+    monkeypatch.setattr("orderchat.bench.load.fetch_last_seqs", fake_fetch)
+    first, second = load.rooms
+    first.sent, first.acked, first.refused = 5, 4, 1
+    second.sent, second.acked = 4, 4
+    await load._verify()
+    assert load.result.stored_mismatch == 2
+    assert load.result.stored == 8 and load.result.unacked == 0
+
+    load.result = type(load.result)()
+    stored = {0: 5, 1: 4}
+    first.sent, first.acked, first.refused = 6, 4, 0  # two sends still unanswered
+    await load._verify()
+    assert load.result.stored_mismatch == 0
+    assert load.result.unacked == 2
