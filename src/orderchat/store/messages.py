@@ -11,25 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orderchat.domain.messages import Message, utcnow_ms
+from orderchat.domain.messages import Message
 from orderchat.errors import NotFoundError, RoomReadOnlyError
+from orderchat.store.append import Appender
 from orderchat.store.db import Database
+from orderchat.store.group import GroupWriter
 from orderchat.store.schema import chat_messages as M
 from orderchat.store.schema import chat_read_marks as RM
 from orderchat.store.schema import chat_rooms as R
-
-
-def _row(msg: Message) -> dict[str, Any]:
-    return {
-        "message_id": msg.message_id,
-        "order_id": msg.order_id,
-        "seq": msg.seq,
-        "sender_id": msg.sender_id,
-        "sender_role": msg.sender_role,
-        "content": msg.content,
-        "client_message_id": msg.client_message_id,
-        "created_at": msg.created_at,
-    }
 
 
 def _message(row: Any) -> Message:
@@ -45,52 +34,11 @@ def _message(row: Any) -> Message:
     )
 
 
-# the message columns the one-statement append takes as ``p_<column>`` parameters
-_ONE_STATEMENT_PARAMS = (
-    "message_id",
-    "order_id",
-    "sender_id",
-    "sender_role",
-    "content",
-    "client_message_id",
-)
-
-
-def _append_one_statement() -> Any:
-    """``WITH bump AS (UPDATE chat_rooms ... RETURNING last_seq, now) INSERT INTO
-    chat_messages SELECT ..., bump.last_seq, bump.ts FROM bump RETURNING seq, created_at``.
-
-    Built once, with bound parameters: SQLAlchemy neither rebuilds nor re-keys it per
-    send. The timestamp is read once the seq is held (clock_timestamp(), milliseconds),
-    so a higher seq never carries an earlier timestamp."""
-    now = sa.func.date_trunc("milliseconds", sa.func.clock_timestamp())
-    bump = (
-        sa.update(R)
-        .where(R.c.order_id == sa.bindparam("p_order_id", type_=R.c.order_id.type))
-        .where(R.c.closed_at.is_(None))
-        .values(last_seq=R.c.last_seq + 1)
-        .returning(R.c.last_seq, now.label("ts"))
-        .cte("bump")
-    )
-    row = sa.select(
-        *(sa.bindparam(f"p_{c}", type_=M.c[c].type).label(c) for c in _ONE_STATEMENT_PARAMS),
-        bump.c.last_seq.label("seq"),
-        bump.c.ts.label("created_at"),
-    )
-    return (
-        sa.insert(M)
-        .from_select([*_ONE_STATEMENT_PARAMS, "seq", "created_at"], row)
-        .returning(M.c.seq, M.c.created_at)
-        .add_cte(bump)
-    )
-
-
-_APPEND_ONE_STATEMENT = _append_one_statement()
-
-
 class MessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._appender = Appender(db)
+        self.writer = GroupWriter(self._appender.flush)
 
     async def append(
         self,
@@ -104,17 +52,12 @@ class MessageStore:
     ) -> tuple[Message, bool]:
         """Store a message; returns it and whether it is a duplicate of an earlier send.
 
-        The seq counter of the room is bumped only while the room is open, atomically
-        with the insert: a close that commits first leaves the room unmatched (then
-        RoomReadOnlyError, or NotFoundError for no room); a close that comes after waits
-        for the row lock. On PostgreSQL that is one statement (``WITH bump AS (UPDATE ...
-        RETURNING) INSERT ... SELECT FROM bump``) committed by itself: one round trip. On
-        SQLite, an UPDATE and an INSERT in one transaction.
-
-        A retried ``client_message_id`` is found by the unique constraint (the insert
-        fails, the seq bump rolls back with it, the earlier message is read), so a first
-        send costs no lookup. A retry to a room closed since is looked up before refusing,
-        so it still gets its duplicate ack.
+        The message joins the store's next group commit (group.py, append.py): the
+        room's seq counter is bumped only while the room is open, atomically with the
+        insert, and this returns only once that commit has returned. A message the batch
+        did not store is either a retried ``client_message_id`` (the earlier message is
+        read: a duplicate; also when the room closed since) or a send to a room that is
+        closed (RoomReadOnlyError) or absent (NotFoundError).
         """
         msg = Message(
             message_id=uuid.uuid4(),
@@ -127,10 +70,7 @@ class MessageStore:
             client_message_id=client_message_id,
         )
         try:
-            if self._db.is_sqlite:
-                stored = await self._store_in_transaction(msg)
-            else:
-                stored = await self._store_in_one_statement(msg)
+            stored = await self.writer.write(msg)
         except exc.IntegrityError:
             if client_message_id is None:
                 raise
@@ -153,37 +93,6 @@ class MessageStore:
         if exists is None:
             raise NotFoundError("no such room")
         raise RoomReadOnlyError("the room is read-only")
-
-    # The timestamp is read once the room's seq is held, not before (the caller's ``now``
-    # was read before waiting for the room's row lock, and instances' clocks differ): so a
-    # higher seq never carries an earlier timestamp. On PostgreSQL it is the database's
-    # clock at the seq bump; on SQLite (one process) the clock inside the write lock.
-
-    async def _store_in_one_statement(self, msg: Message) -> tuple[int, datetime] | None:
-        """PostgreSQL: bump the open room's seq and insert, in one autocommitted statement."""
-        params = {f"p_{c}": getattr(msg, c) for c in _ONE_STATEMENT_PARAMS}
-        async with self._db.autocommit() as conn:
-            stored = (await conn.execute(_APPEND_ONE_STATEMENT, params)).one_or_none()
-        return (int(stored.seq), stored.created_at) if stored is not None else None
-
-    async def _store_in_transaction(self, msg: Message) -> tuple[int, datetime] | None:
-        """SQLite: the UPDATE ... RETURNING of the seq and the INSERT, one transaction."""
-        async with self._db.write() as conn:
-            seq = (
-                await conn.execute(
-                    sa.update(R)
-                    .where(R.c.order_id == msg.order_id, R.c.closed_at.is_(None))
-                    .values(last_seq=R.c.last_seq + 1)
-                    .returning(R.c.last_seq)
-                )
-            ).scalar_one_or_none()
-            if seq is None:
-                return None
-            created_at = utcnow_ms()  # inside the write lock: in seq order
-            await conn.execute(
-                sa.insert(M).values(_row(replace(msg, seq=int(seq), created_at=created_at)))
-            )
-            return int(seq), created_at
 
     async def _earlier(
         self, order_id: uuid.UUID, sender_id: uuid.UUID, cmid: str
