@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc
 
@@ -63,6 +64,24 @@ SELECT f.message_id, f.order_id,
 FROM fresh f JOIN bump b ON b.order_id = f.order_id
 RETURNING message_id, seq, created_at
 """
+
+# SQLite: constant statements (compiled once, cached by sqlite3) that take a batch as one
+# JSON parameter; UUIDs are stored as 32 hex characters there (SQLAlchemy's Uuid).
+_SQLITE_KNOWN = """
+SELECT m.order_id, m.sender_id, m.client_message_id
+FROM json_each(?) AS j JOIN chat_messages AS m
+  ON m.order_id = json_extract(j.value, '$[0]')
+ AND m.sender_id = json_extract(j.value, '$[1]')
+ AND m.client_message_id = json_extract(j.value, '$[2]')
+"""
+_SQLITE_BUMP = """
+UPDATE chat_rooms SET last_seq = last_seq + c.n
+FROM (SELECT json_extract(value, '$[0]') AS order_id, json_extract(value, '$[1]') AS n
+      FROM json_each(?)) AS c
+WHERE chat_rooms.order_id = c.order_id AND chat_rooms.closed_at IS NULL
+RETURNING chat_rooms.order_id, chat_rooms.last_seq
+"""
+_INSERT = sa.insert(M)
 
 # the message columns the one-statement append takes as ``p_<column>`` parameters
 _ONE_STATEMENT_PARAMS = (
@@ -179,43 +198,44 @@ class Appender:
         """One transaction (one fsync) under the in-process write lock: look up the
         batch's clientMessageIds, bump every room's seq in one UPDATE, insert the rest."""
         async with self._db.write() as conn:
-            known: set[tuple[uuid.UUID, uuid.UUID, str | None]] = set()
+            known: set[tuple[str, str, str]] = set()
             keyed = [
-                (m.order_id, m.sender_id, m.client_message_id)
+                (m.order_id.hex, m.sender_id.hex, m.client_message_id)
                 for m in msgs
                 if m.client_message_id is not None
             ]
             if keyed:
-                cols = sa.tuple_(M.c.order_id, M.c.sender_id, M.c.client_message_id)
-                found = await conn.execute(
-                    sa.select(M.c.order_id, M.c.sender_id, M.c.client_message_id).where(
-                        cols.in_(keyed)
-                    )
+                found: list[Any] = list(
+                    await conn.exec_driver_sql(_SQLITE_KNOWN, (orjson.dumps(keyed).decode(),))
                 )
-                known = {(r[0], r[1], r[2]) for r in found}
-            fresh = [m for m in msgs if (m.order_id, m.sender_id, m.client_message_id) not in known]
-            counts = Counter(m.order_id for m in fresh)
+                known = {(oid, sender, cmid) for oid, sender, cmid in found}
+            fresh = [
+                m
+                for m in msgs
+                if m.client_message_id is None
+                or (m.order_id.hex, m.sender_id.hex, m.client_message_id) not in known
+            ]
+            counts = Counter(m.order_id.hex for m in fresh)
             if not counts:
                 return [None] * len(msgs)
-            bumped = await conn.execute(
-                sa.update(R)
-                .where(R.c.order_id.in_(list(counts)), R.c.closed_at.is_(None))
-                .values(last_seq=R.c.last_seq + sa.case(counts, value=R.c.order_id, else_=0))
-                .returning(R.c.order_id, R.c.last_seq)
+            bumped: list[Any] = list(
+                await conn.exec_driver_sql(
+                    _SQLITE_BUMP, (orjson.dumps(list(counts.items())).decode(),)
+                )
             )
             next_seq = {oid: int(last) - counts[oid] + 1 for oid, last in bumped}
             created_at = utcnow_ms()  # inside the write lock: in seq order
             stored: dict[uuid.UUID, tuple[int, datetime]] = {}
             rows = []
             for m in fresh:
-                seq = next_seq.get(m.order_id)
+                seq = next_seq.get(m.order_id.hex)
                 if seq is None:  # the room is closed or absent
                     continue
-                next_seq[m.order_id] = seq + 1
+                next_seq[m.order_id.hex] = seq + 1
                 stored[m.message_id] = (seq, created_at)
                 rows.append(_row(replace(m, seq=seq, created_at=created_at)))
             if rows:
-                await conn.execute(sa.insert(M), rows)
+                await conn.execute(_INSERT, rows)  # one executemany
         return [stored.get(m.message_id) for m in msgs]
 
     async def _single_sqlite(self, msg: Message) -> tuple[int, datetime] | None:
