@@ -44,7 +44,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         target = nullcontext(Target(url, secret, settings.jwt_issuer, settings.jwt_audience))
     else:
         target = embedded_server()
-    return asyncio.run(_play(target, max(args.pace, 0.0)))
+    try:
+        return asyncio.run(_play(target, max(args.pace, 0.0)))
+    except KeyboardInterrupt:
+        print("orderchat: demo interrupted", file=sys.stderr)
+        return 130
 
 
 async def _play(target: AbstractAsyncContextManager[Target], pace: float) -> int:

@@ -7,8 +7,8 @@ import asyncio
 import secrets
 import socket
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,12 @@ import uvicorn
 from orderchat.app import build_services
 from orderchat.config import Settings
 from orderchat.server import uvicorn_config
+
+
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # Ctrl-C belongs to the demo (asyncio.run cancels it), not to this server
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ async def embedded_server() -> AsyncIterator[Target]:
     with tempfile.TemporaryDirectory(prefix="orderchat-demo-") as tmp:
         secret = secrets.token_urlsafe(48)
         settings = embedded_settings(Path(tmp), secret)
-        server = uvicorn.Server(uvicorn_config(settings, build_services(settings)))
+        server = _Server(uvicorn_config(settings, build_services(settings)))
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))  # a free port, held from now on: no race for it
         port = sock.getsockname()[1]

@@ -152,6 +152,13 @@ class Story:
         await self.pause()
 
     async def play(self) -> None:
+        try:
+            await self._play()
+        finally:  # interrupted or failed: leave the server no open connection
+            for person in self.people.values():
+                await person.chat.close()
+
+    async def _play(self) -> None:
         t = self.out
         t.header(self.target.url, self.order_id, self.ids)
         async with httpx.AsyncClient(base_url=self.target.url, timeout=WAIT) as http:
