@@ -46,6 +46,14 @@ class _DenialNoise(logging.Filter):
 
 
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
+    # No formatter here shows the caller, thread or process: skip collecting them for
+    # every record (the logging HOWTO's "Optimization"). Looking the caller up also
+    # materialises a frame object for every coroutine frame up the stack, which then
+    # lives as long as the connection's coroutine (~0.3 KiB per connection).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

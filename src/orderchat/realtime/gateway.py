@@ -22,7 +22,7 @@ from orderchat.realtime.fanout import Fanout, LocalFanout
 from orderchat.realtime.handshake import Denied, admit
 from orderchat.realtime.hub import Hub
 from orderchat.realtime.protocol import error_frame
-from orderchat.realtime.session import Session
+from orderchat.realtime.session import ExpiryWheel, Session
 from orderchat.services import Services
 
 log = logging.getLogger("orderchat.realtime")
@@ -110,7 +110,10 @@ async def run_chat(ws: WebSocket, services: Services) -> None:
         await ws.close(code, reason)
 
     conn = hub.register(adm.order_id, adm.principal, ws.send_text, close)
-    session = Session(hub, conn, services.verifier)
+    wheel = services.extras.get("expiry_wheel")
+    if wheel is None:
+        wheel = services.extras["expiry_wheel"] = ExpiryWheel()
+    session = Session(hub, conn, services.verifier, wheel)
     log.info(
         "ws open order=%s user=%s role=%s conn=%d",
         adm.order_id,

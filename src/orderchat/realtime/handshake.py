@@ -21,7 +21,6 @@ from orderchat.errors import AuthError, UnavailableError
 from orderchat.identity import Principal, bearer_token
 from orderchat.realtime.hub import Hub
 from orderchat.services import Services
-from orderchat.store.rooms import RoomView
 
 SUBPROTOCOL = "orderchat.v1"
 BEARER_PREFIX = "bearer."
@@ -41,8 +40,8 @@ class Admission:
     order_id: uuid.UUID
     last_seq: int | None
     principal: Principal
-    room: RoomView
-    subprotocol: str | None
+    subprotocol: str | None  # (the room read here is not kept: it lives as long as the
+    # connection, and the stream starts from a fresh read after joining the room)
 
 
 def _query(ws: HTTPConnection) -> tuple[uuid.UUID, int | None]:
@@ -138,4 +137,4 @@ async def admit(ws: HTTPConnection, services: Services, hub: Hub) -> Admission:
             raise Denied(503, "unavailable", "database unavailable") from None
     offered = ws.scope.get("subprotocols", [])
     subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
-    return Admission(order_id, last_seq, principal, room, subprotocol)
+    return Admission(order_id, last_seq, principal, subprotocol)

@@ -11,7 +11,7 @@ from orderchat.realtime.outbox import Outbox
 from orderchat.realtime.protocol import encode
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per connection: no __dict__
 class Connection:
     id: int
     order_id: uuid.UUID

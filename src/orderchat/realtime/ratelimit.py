@@ -6,6 +6,8 @@ import time
 
 
 class TokenBucket:
+    __slots__ = ("_at", "_burst", "_rate", "_tokens")  # one per connection: no __dict__
+
     def __init__(self, rate: float, burst: int) -> None:
         self._rate = rate
         self._burst = float(burst)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
+from typing import Protocol
 
 from orderchat.domain.messages import utcnow_ms, validate_client_message_id, validate_content
 from orderchat.errors import (
@@ -38,12 +40,50 @@ log = logging.getLogger("orderchat.realtime")
 TYPING_INTERVAL_SECONDS = 0.5
 
 
+class Expiring(Protocol):
+    def expired(self) -> None: ...
+
+
+class ExpiryWheel:
+    """Closes each session whose token expires, with one timer per distinct second of
+    expiry instead of one per connection (a TimerHandle with its arguments is ~0.6 KiB
+    per idle connection; tokens issued together share a second). JWT ``exp`` is whole
+    seconds, so rounding up to the second closes on time."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, set[Expiring]] = {}
+
+    def add(self, session: Expiring, expires_at: float) -> int:
+        second = math.ceil(expires_at)
+        slot = self._slots.get(second)
+        if slot is None:
+            slot = self._slots[second] = set()
+            loop = asyncio.get_running_loop()
+            loop.call_later(max(0.0, second - time.time()), self._fire, second)
+        slot.add(session)
+        return second
+
+    def discard(self, session: Expiring, second: int) -> None:
+        slot = self._slots.get(second)
+        if slot is not None:
+            slot.discard(session)
+
+    def _fire(self, second: int) -> None:
+        for session in self._slots.pop(second, ()):
+            session.expired()
+
+
 class Session:
-    def __init__(self, hub: Hub, conn: Connection, verifier: TokenVerifier) -> None:
+    __slots__ = ("_expiry", "_last_typing", "_reads", "_wheel", "conn", "hub", "verifier")
+
+    def __init__(
+        self, hub: Hub, conn: Connection, verifier: TokenVerifier, wheel: ExpiryWheel
+    ) -> None:
         self.hub = hub
         self.conn = conn
         self.verifier = verifier
-        self._expiry: asyncio.TimerHandle | None = None
+        self._wheel = wheel
+        self._expiry: int | None = None
         self.arm_expiry(conn.principal.expires_at)
         self._last_typing = float("-inf")
         settings = hub.settings
@@ -51,15 +91,17 @@ class Session:
 
     def arm_expiry(self, expires_at: float) -> None:
         """Close with 4401 when the token expires (unless ``authenticate`` moves it)."""
-        if self._expiry is not None:
-            self._expiry.cancel()
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, expires_at - time.time())
-        self._expiry = loop.call_later(delay, self.conn.outbox.close, 4401, "token expired")
+        self.stop()
+        self._expiry = self._wheel.add(self, expires_at)
+
+    def expired(self) -> None:
+        self._expiry = None
+        self.conn.outbox.close(4401, "token expired")
 
     def stop(self) -> None:
         if self._expiry is not None:
-            self._expiry.cancel()
+            self._wheel.discard(self, self._expiry)
+            self._expiry = None
 
     def _error(self, code: str, message: str, cmid: str | None = None) -> None:
         self.conn.outbox.push(error_frame(code, message, cmid))
