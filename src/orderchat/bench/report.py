@@ -202,7 +202,8 @@ def text(doc: dict[str, Any]) -> str:
             + ", ".join(f"{k} {integ[k]}" for k in INTEGRITY_KEYS)
             + (f" {integ['errors_by_code']}" if integ["errors_by_code"] else ""),
             f"server CPU    {server['cpu_seconds']} s = {server['cpu_percent_of_one_core']}% "
-            f"of one core; RSS {server['rss_kib']} KiB",
+            f"of one core (measured window); RSS {server['rss_kib'].get('before')} -> "
+            f"{server['rss_kib'].get('end')} KiB",
             f"generator CPU {gen['cpu_seconds']} s; per worker "
             + ", ".join(f"{w['percent_of_one_core']}%" for w in gen["workers"])
             + " of one core; longest GC pause "
