@@ -31,26 +31,44 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
     where.add_argument("--database-url", help="database of the started server")
     where.add_argument("--redis-url", help="Redis of the started server")
     load = bench.add_argument_group("load")
-    load.add_argument("--rooms", type=_positive(int), default=200, help="rooms, 3 connections each")
     load.add_argument(
-        "--rate", type=_positive(float), default=2000.0, help="messages per second, all rooms"
+        "--rooms", type=_positive(int), default=200, help="rooms, 3 connections each (200)"
     )
-    load.add_argument("--duration", type=_positive(float), default=60.0, help="measured seconds")
+    load.add_argument(
+        "--rate",
+        type=_positive(float),
+        default=2000.0,
+        help="messages per second, all rooms (2000)",
+    )
+    load.add_argument(
+        "--duration", type=_positive(float), default=60.0, help="measured seconds (60)"
+    )
     load.add_argument(
         "--warmup", type=float, default=5.0, help="seconds sent before measuring (default 5)"
     )
     load.add_argument(
-        "--drain-timeout", type=float, default=10.0, help="wait this long for the last frames"
+        "--drain-timeout",
+        type=float,
+        default=10.0,
+        help="wait this long for the last frames (10 s)",
     )
     idle = bench.add_argument_group("idle connections")
     idle.add_argument(
         "--idle", type=_positive(int), metavar="M", help="hold M idle connections, report memory"
     )
     load.add_argument(
-        "--open-rate", type=_positive(float), default=500.0, help="connections opened per second"
+        "--open-rate",
+        type=_positive(float),
+        default=500.0,
+        help="connections opened per second (500)",
     )
     out = bench.add_argument_group("output")
-    out.add_argument("--workers", type=_positive(int), default=1, help="load processes")
+    load.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=1,
+        help="load generator processes, rooms split between them (1)",
+    )
     out.add_argument("--json", action="store_true", help="print one JSON document")
     out.add_argument("--plot", metavar="FILE.png", help="latency over time + percentile curve")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
