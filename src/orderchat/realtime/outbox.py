@@ -234,6 +234,7 @@ class Outbox:
                     await self._close(item.code, item.reason)
                     return
                 await self._send_text(item)
+                del item  # not kept while idle (e.g. the ~0.5 KiB `connected` frame)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the client went away
