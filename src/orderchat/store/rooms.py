@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,17 @@ class Applied:
 
 def _active(joined_at: datetime | None, left_at: datetime | None) -> bool:
     return joined_at is not None and left_at is None
+
+
+_ROLE_ORDER = {"customer": 0, "vendor": 1, "rider": 2}
+
+
+def _active_in_order(rows: Iterable[Any]) -> list[Any]:
+    """The participant rows still in the room: customer, vendor, rider, then by user id."""
+    return sorted(
+        (r for r in rows if r.role is not None and _active(r.joined_at, r.left_at)),
+        key=lambda r: (_ROLE_ORDER.get(r.role, 9), str(r.user_id)),
+    )
 
 
 # A room and its participants (one row per participant; one row of NULLs without any).
@@ -194,13 +206,7 @@ class RoomStore:
             rows = (await conn.execute(_GET_ROOM, {"oid": order_id})).all()
         if not rows:
             return None
-        order = {"customer": 0, "vendor": 1, "rider": 2}
-        parts = [
-            (r.user_id, r.role)
-            for r in sorted(rows, key=lambda r: (order.get(r.role, 9), str(r.user_id)))
-            if r.role is not None and _active(r.joined_at, r.left_at)
-        ]
-        return _view(rows[0], parts)
+        return _view(rows[0], [(r.user_id, r.role) for r in _active_in_order(rows)])
 
     async def list(
         self,
@@ -250,11 +256,9 @@ async def _participants(
             )
         )
     ).all()
-    order = {"customer": 0, "vendor": 1, "rider": 2}
     out: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
-    for r in sorted(rows, key=lambda r: (order.get(r.role, 9), str(r.user_id))):
-        if _active(r.joined_at, r.left_at):
-            out.setdefault(r.order_id, []).append((r.user_id, r.role))
+    for r in _active_in_order(rows):
+        out.setdefault(r.order_id, []).append((r.user_id, r.role))
     return out
 
 
