@@ -41,6 +41,7 @@ def install_realtime(app: FastAPI, services: Services) -> Hub:
         services.extras.setdefault("startup", []).append(hub.start)
         services.extras.setdefault("shutdown", []).append(hub.close)
         services.extras.setdefault("before_shutdown", []).append(hub.drain)
+        services.extras["expiry_wheel"] = ExpiryWheel()
     app.add_api_websocket_route("/chat", chat)
     # a plain GET (no upgrade) would otherwise be a bare 404: say what is needed instead
     app.add_api_route("/chat", _needs_upgrade, methods=["GET"], include_in_schema=False)
@@ -110,10 +111,7 @@ async def run_chat(ws: WebSocket, services: Services) -> None:
         await ws.close(code, reason)
 
     conn = hub.register(adm.order_id, adm.principal, ws.send_text, close)
-    wheel = services.extras.get("expiry_wheel")
-    if wheel is None:
-        wheel = services.extras["expiry_wheel"] = ExpiryWheel()
-    session = Session(hub, conn, services.verifier, wheel)
+    session = Session(hub, conn, services.verifier, services.extras["expiry_wheel"])
     log.info(
         "ws open order=%s user=%s role=%s conn=%d",
         adm.order_id,
