@@ -16,3 +16,13 @@ async def test_postgres_connections_force_custom_plans(postgres_db: str) -> None
     finally:
         await db.close()
     assert mode == "force_custom_plan"
+
+
+async def test_the_group_commits_own_connections_force_custom_plans_too(postgres_db: str) -> None:
+    db = Database(postgres_db)
+    try:
+        async with db.direct() as conn:  # the asyncpg connection store/append.py batches on
+            mode = await conn.fetchval("SHOW plan_cache_mode")
+    finally:
+        await db.close()
+    assert mode == "force_custom_plan"

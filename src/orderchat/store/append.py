@@ -177,8 +177,8 @@ class Appender:
             [m.content for m in msgs],
             [m.client_message_id for m in msgs],
         )
-        async with self._db.autocommit() as conn:
-            rows: list[Any] = list(await conn.exec_driver_sql(_PG_BATCH, params))
+        async with self._db.direct() as conn:  # asyncpg itself: see Database.direct
+            rows: list[Any] = await conn.fetch(_PG_BATCH, *params)
         stored: dict[uuid.UUID, tuple[int, datetime]] = {
             message_id: (int(seq), created_at.astimezone(UTC))
             for message_id, seq, created_at in rows

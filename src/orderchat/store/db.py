@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -30,6 +31,10 @@ _TRANSIENT = (
     TimeoutError,
     ConnectionError,
 )
+
+
+# direct(): failures that mean the connection is lost, not that the statement is wrong
+_DIRECT_LOST = (asyncpg.InterfaceError, OSError, TimeoutError, ConnectionError)
 
 
 def async_url(url: str) -> str:
@@ -56,32 +61,34 @@ class Database:
         aurl = async_url(url)
         self.is_sqlite = aurl.startswith("sqlite")
         kwargs: dict[str, Any] = {}
+        self._connect_args: dict[str, Any] = {}
         if self.is_sqlite:
             path = aurl.removeprefix("sqlite+aiosqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 15}
         else:
+            self._connect_args = {
+                "timeout": 5,
+                "command_timeout": 15,
+                # asyncpg prepares every statement; after 5 runs PostgreSQL may switch
+                # to a generic plan and keep it until the next ANALYZE. A plan made
+                # while chat_messages was empty (a new database) scans the table for
+                # the clientMessageId check, so each batch grew slower with the table:
+                # e2e p50 16 -> 100 ms over a 60 s bench at 2,000 msg/s. A custom plan
+                # per execution costs ~0.1 ms and always sees the table as it is.
+                "server_settings": {"plan_cache_mode": "force_custom_plan"},
+            }
             kwargs.update(
-                pool_size=10,
-                max_overflow=20,
-                pool_timeout=5,
-                connect_args={
-                    "timeout": 5,
-                    "command_timeout": 15,
-                    # asyncpg prepares every statement; after 5 runs PostgreSQL may switch
-                    # to a generic plan and keep it until the next ANALYZE. A plan made
-                    # while chat_messages was empty (a new database) scans the table for
-                    # the clientMessageId check, so each batch grew slower with the table:
-                    # e2e p50 16 -> 100 ms over a 60 s bench at 2,000 msg/s. A custom plan
-                    # per execution costs ~0.1 ms and always sees the table as it is.
-                    "server_settings": {"plan_cache_mode": "force_custom_plan"},
-                },
+                pool_size=10, max_overflow=20, pool_timeout=5, connect_args=self._connect_args
             )
         # hide_parameters: a driver error must never carry message text into a log line.
         self.engine: AsyncEngine = create_async_engine(aurl, hide_parameters=True, **kwargs)
         # SQLite allows one writer at a time; an in-process lock avoids "database is locked".
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # direct(): idle asyncpg connections of our own, each with when it was last used
+        self._direct_idle: list[tuple[asyncpg.Connection, float]] = []
+        self._closed = False
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
@@ -132,6 +139,69 @@ class Database:
                 raise UnavailableError("database unavailable") from error
             raise
 
+    @asynccontextmanager
+    async def direct(self) -> AsyncIterator[asyncpg.Connection]:
+        """PostgreSQL: an asyncpg connection of our own, outside SQLAlchemy's pool, for the
+        group commit (store/append.py). A statement on it commits by itself (no BEGIN).
+
+        SQLAlchemy's checkout (greenlet, pool events, a timed queue get) and its cursor
+        layer cost ~150 us of CPU per statement, more than asyncpg's own execution of a
+        one-message batch. These connections have the same settings as the pool's
+        (force_custom_plan included) and the same rules: one idle past
+        PING_AFTER_IDLE_SECONDS is pinged first and replaced when dead; a lost one fails
+        its statement as UnavailableError and is dropped. A unique key hit is raised as
+        SQLAlchemy's IntegrityError, like on the pool's connections. As many connections
+        as are used at once (the group writer's batches in flight)."""
+        if self.is_sqlite:
+            raise RuntimeError("direct() is for PostgreSQL; use write() on SQLite")
+        conn = await self._direct_checkout()
+        try:
+            yield conn
+        except asyncpg.IntegrityConstraintViolationError as error:
+            self._direct_checkin(conn)
+            raise exc.IntegrityError(None, None, error) from error
+        except asyncpg.PostgresError as error:
+            if conn.is_closed() or isinstance(error, asyncpg.PostgresConnectionError):
+                conn.terminate()  # e.g. the server shut down (57P01): the session is gone
+                raise UnavailableError("database unavailable") from error
+            self._direct_checkin(conn)  # a statement error: the connection is fine
+            raise
+        except BaseException as error:
+            # lost, timed out (a cancel may still be under way) or cancelled: never reused
+            conn.terminate()
+            if isinstance(error, _DIRECT_LOST):
+                raise UnavailableError("database unavailable") from error
+            raise
+        else:
+            self._direct_checkin(conn)
+
+    async def _direct_checkout(self) -> asyncpg.Connection:
+        while self._direct_idle:
+            conn, since = self._direct_idle.pop()
+            if conn.is_closed():
+                continue
+            if time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+                return conn
+            try:
+                await conn.execute("SELECT 1")
+                return conn
+            except Exception:
+                conn.terminate()
+        try:
+            args, opts = self.engine.dialect.create_connect_args(self.engine.url)
+            opts.pop("prepared_statement_cache_size", None)
+            opts.pop("prepared_statement_name_func", None)
+            fresh: asyncpg.Connection = await asyncpg.connect(*args, **opts, **self._connect_args)
+        except Exception as error:
+            raise UnavailableError("database unavailable") from error
+        return fresh
+
+    def _direct_checkin(self, conn: asyncpg.Connection) -> None:
+        if self._closed or conn.is_closed():
+            conn.terminate()
+            return
+        self._direct_idle.append((conn, time.monotonic()))
+
     async def ping(self) -> None:
         async def _ping() -> None:
             async with self.read() as conn:
@@ -143,6 +213,13 @@ class Database:
             raise UnavailableError("database did not answer") from None
 
     async def close(self) -> None:
+        self._closed = True
+        idle, self._direct_idle = self._direct_idle, []
+        for conn, _ in idle:
+            try:
+                await conn.close(timeout=2)
+            except Exception:
+                conn.terminate()
         await self.engine.dispose()
 
 
