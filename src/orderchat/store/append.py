@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,16 +124,17 @@ def _append_one_statement() -> Any:
 _APPEND_ONE_STATEMENT = _append_one_statement()
 
 
-def _row(msg: Message) -> dict[str, Any]:
+def _row(msg: Message, seq: int, created_at: datetime) -> dict[str, Any]:
+    """The message as stored, with its seq and timestamp."""
     return {
         "message_id": msg.message_id,
         "order_id": msg.order_id,
-        "seq": msg.seq,
+        "seq": seq,
         "sender_id": msg.sender_id,
         "sender_role": msg.sender_role,
         "content": msg.content,
         "client_message_id": msg.client_message_id,
-        "created_at": msg.created_at,
+        "created_at": created_at,
     }
 
 
@@ -233,7 +233,7 @@ class Appender:
                     continue
                 next_seq[m.order_id.hex] = seq + 1
                 stored[m.message_id] = (seq, created_at)
-                rows.append(_row(replace(m, seq=seq, created_at=created_at)))
+                rows.append(_row(m, seq, created_at))
             if rows:
                 await conn.execute(_INSERT, rows)  # one executemany
         return [stored.get(m.message_id) for m in msgs]
@@ -252,7 +252,5 @@ class Appender:
             if seq is None:
                 return None
             created_at = utcnow_ms()  # inside the write lock: in seq order
-            await conn.execute(
-                sa.insert(M).values(_row(replace(msg, seq=int(seq), created_at=created_at)))
-            )
+            await conn.execute(sa.insert(M).values(_row(msg, int(seq), created_at)))
             return int(seq), created_at

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orderchat.domain.messages import Message
+from orderchat.domain.messages import Message, new_message_id
 from orderchat.errors import NotFoundError, RoomReadOnlyError
 from orderchat.store.append import Appender
 from orderchat.store.db import Database
@@ -60,7 +59,7 @@ class MessageStore:
         closed (RoomReadOnlyError) or absent (NotFoundError).
         """
         msg = Message(
-            message_id=uuid.uuid4(),
+            message_id=new_message_id(),
             order_id=order_id,
             seq=0,  # assigned by the store
             sender_id=sender_id,
@@ -80,7 +79,18 @@ class MessageStore:
             return existing, True
         if stored is not None:
             seq, created_at = stored
-            return replace(msg, seq=seq, created_at=created_at), False
+            # built anew rather than dataclasses.replace (which re-reads every field)
+            stored_msg = Message(
+                msg.message_id,
+                order_id,
+                seq,
+                sender_id,
+                sender_role,
+                content,
+                created_at,
+                client_message_id,
+            )
+            return stored_msg, False
         # the room is closed (or absent): a retry of a message stored before is still one
         if client_message_id is not None:
             existing = await self._earlier(order_id, sender_id, client_message_id)
