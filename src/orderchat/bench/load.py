@@ -1,6 +1,7 @@
 """The load phase of one worker: every room sends on the open-loop schedule, every
-connection reads and checks what it receives, then the worker waits for the stragglers
-and verifies the stored counts over REST."""
+connection checks what it receives as it arrives (in its picows listener's callback, no
+reader task), then the worker waits for the stragglers and verifies the stored counts
+over REST."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 import orjson
-from websockets.exceptions import ConnectionClosed
 
 from orderchat.bench.rooms import Conn, Room, Target, close_connections, fetch_last_seqs
 from orderchat.bench.schedule import Schedule
@@ -72,7 +72,6 @@ class Load:
         self.progress = progress
         self.result = LoadResult()
         self.t0 = 0.0
-        self.closing = False  # the bench is closing the connections itself
         self._gc_started = 0.0
 
     async def run(self, t0: float, drain_timeout: float) -> LoadResult:
@@ -82,15 +81,13 @@ class Load:
         cpu = time.process_time()
         gc.callbacks.append(self._gc_timer)
         conns = [c for room in self.rooms for c in room.conns if c.ws is not None]
-        readers = [asyncio.create_task(self._read(conn)) for conn in conns]
+        for conn in conns:
+            assert conn.ws is not None
+            conn.ws.attach(self._receive)
         await asyncio.gather(*(self._send(room) for room in self.rooms))
         result.drain_timed_out = not await self._drained(drain_timeout)
         result.wall_seconds = time.monotonic() - t0
-        self.closing = True
         await close_connections(conns)
-        for task in readers:
-            task.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
         result.cpu_seconds = time.process_time() - cpu
         gc.callbacks.remove(self._gc_timer)
         await self._verify()
@@ -111,10 +108,14 @@ class Load:
             delay = at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            conn = room.conns[schedule.sender(k)]
-            if conn.ws is None or conn.lost:
+            link = room.conns[schedule.sender(k)].ws
+            if link is None or link.lost:
                 result.send_failed += 1
                 continue
+            # A socket whose buffer is full (a server that stopped reading) holds this
+            # room's sends back, as websockets' drain did: it shows in send_lag_ms.
+            while link.writable is not None and not link.lost:
+                await link.writable
             frame = orjson.dumps(
                 {
                     "event": "sendMessage",
@@ -122,10 +123,7 @@ class Load:
                 }
             )
             lag = time.monotonic() - at
-            try:
-                await conn.ws.send(frame, text=True)
-            except ConnectionClosed:
-                conn.lost = True
+            if not link.send_text(frame):
                 result.send_failed += 1
                 continue
             room.sent += 1
@@ -135,22 +133,16 @@ class Load:
                 result.sent_measured += 1
                 result.send_lag_ms.append(lag * 1000)
 
-    async def _read(self, conn: Conn) -> None:
-        ws = conn.ws
-        assert ws is not None
+    def _receive(self, conn: Conn, raw: memoryview | bytes, now: float) -> None:
+        """A connection's data frame, called from its listener as the frame arrives."""
         try:
-            while True:
-                raw = await ws.recv(decode=False)
-                try:
-                    self._frame(conn, raw, time.monotonic())
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    # not the protocol's shape (or not the bench's clientMessageId)
-                    codes = self.result.error_codes
-                    codes[UNREADABLE] = codes.get(UNREADABLE, 0) + 1
-        except ConnectionClosed:
-            conn.lost = not self.closing
+            self._frame(conn, raw, now)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # not the protocol's shape (or not the bench's clientMessageId)
+            codes = self.result.error_codes
+            codes[UNREADABLE] = codes.get(UNREADABLE, 0) + 1
 
-    def _frame(self, conn: Conn, raw: bytes | str, now: float) -> None:
+    def _frame(self, conn: Conn, raw: memoryview | bytes | str, now: float) -> None:
         result, progress, room = self.result, self.progress, conn.room
         frame = orjson.loads(raw)
         event, data = frame["event"], frame["data"]
