@@ -267,3 +267,24 @@ async def test_start_with_redis_down_connects_when_it_appears(tmp_path: Path) ->
     finally:
         await node.fanout.close()
         await asyncio.to_thread(server.stop)
+
+
+async def test_a_quiet_link_is_pinged_and_stays_up(
+    redis: RedisServer, nodes: tuple[Node, Node]
+) -> None:
+    # the listener reads without a timeout per read: its watchdog PINGs a quiet link
+    # (every health interval, 0.3 s here) and must not take the pongs' wait for a hang
+    a, b = nodes
+    await b.subscribe("r1")
+    client = Redis.from_url(redis.url)
+    try:
+        before = (await client.info("commandstats")).get("cmdstat_ping", {}).get("calls", 0)
+        await asyncio.sleep(2.0)  # ~7 health intervals, nothing published
+        after = (await client.info("commandstats"))["cmdstat_ping"]["calls"]
+    finally:
+        await client.aclose()
+    assert after - before >= 4  # both listeners pinged, again and again
+    assert a.fanout.healthy and b.fanout.healthy
+    assert not a.reconnected.is_set() and not b.reconnected.is_set()
+    a.fanout.publish("r1", b"still here")
+    assert await b.receive("r1") == b"still here"

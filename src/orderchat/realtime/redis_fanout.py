@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +82,8 @@ class RedisFanout:
         self._conn: AbstractConnection | None = None
         self._up = False
         self._closing = False
+        self._last_seen = 0.0  # the listener's last reply, and its last PING (loop time)
+        self._ping_sent = 0.0
         self._first_attempt = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         metrics.backplane_up.set(0)
@@ -201,28 +204,33 @@ class RedisFanout:
             self._io_timeout,
         )
         loop = asyncio.get_running_loop()
-        last_seen = loop.time()
-        ping_sent = last_seen
-        while not self._closing:
-            reply = await conn.read_response(timeout=self._health_interval / 2)
-            now = loop.time()
-            if reply is not None:
-                last_seen = now
-                kind = reply[0] if isinstance(reply, list) and reply else None
-                if kind == b"message":
-                    self._deliver(reply[1], reply[2])
-                elif kind == b"subscribe":
-                    for done in self._waiters.pop(reply[1], []):
-                        if not done.done():
-                            done.set_result(None)
-                elif kind == b"pong" and not self._up:
-                    self._came_up(reconnect)
-                continue
-            if now - last_seen > self._health_interval + self._ping_timeout:
-                raise TimeoutError(f"no answer to PING for {now - last_seen:.1f}s")
-            if now - max(last_seen, ping_sent) >= self._health_interval:
-                await asyncio.wait_for(conn.send_command("PING"), self._io_timeout)
-                ping_sent = now
+        self._last_seen = self._ping_sent = loop.time()
+        # No timeout per read (redis-py's costs a timer per reply: ~1/3 of the listener's
+        # CPU per message): a watchdog every half health interval sends the PING when the
+        # link was quiet, and ends the read when nothing, not even the pong, came back.
+        watch: _Watchdog | None = None
+        try:
+            async with asyncio.timeout(None) as deadline:
+                watch = _Watchdog(self, conn, deadline, loop)
+                try:
+                    while not self._closing:
+                        reply = await conn.read_response(timeout=math.inf)
+                        self._last_seen = loop.time()
+                        kind = reply[0] if isinstance(reply, list) and reply else None
+                        if kind == b"message":
+                            self._deliver(reply[1], reply[2])
+                        elif kind == b"subscribe":
+                            for done in self._waiters.pop(reply[1], []):
+                                if not done.done():
+                                    done.set_result(None)
+                        elif kind == b"pong" and not self._up:
+                            self._came_up(reconnect)
+                finally:
+                    watch.stop()
+        except TimeoutError:
+            if watch is not None and watch.failure is not None:  # the watchdog ended it
+                raise watch.failure from None
+            raise
 
     def _came_up(self, reconnect: bool) -> None:
         self._set_up(True)
@@ -261,6 +269,54 @@ class RedisFanout:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.disconnect(nowait=True)
+
+
+class _Watchdog:
+    """The listener's health check, on a timer beside its reads (see _listen_once)."""
+
+    def __init__(
+        self,
+        fanout: RedisFanout,
+        conn: AbstractConnection,
+        deadline: asyncio.Timeout,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._fanout = fanout
+        self._conn = conn
+        self._deadline = deadline
+        self._loop = loop
+        self._ping: asyncio.Task[None] | None = None
+        self.failure: BaseException | None = None
+        self._timer = loop.call_later(fanout._health_interval / 2, self._tick)
+
+    def _tick(self) -> None:
+        f = self._fanout
+        now = self._loop.time()
+        if now - f._last_seen > f._health_interval + f._ping_timeout:
+            self._fail(TimeoutError(f"no answer to PING for {now - f._last_seen:.1f}s"))
+            return
+        if now - max(f._last_seen, f._ping_sent) >= f._health_interval and (
+            self._ping is None or self._ping.done()
+        ):
+            f._ping_sent = now
+            self._ping = self._loop.create_task(self._send_ping(), name="redis-fanout-ping")
+        self._timer = self._loop.call_later(f._health_interval / 2, self._tick)
+
+    async def _send_ping(self) -> None:
+        try:
+            await asyncio.wait_for(self._conn.send_command("PING"), self._fanout._io_timeout)
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+            self._deadline.reschedule(self._loop.time())  # ends the read now
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._ping is not None:
+            self._ping.cancel()
 
 
 def _why(exc: BaseException) -> str:
