@@ -1,8 +1,9 @@
 """This instance's side of the fan-out: which rooms it listens to, what it publishes, and
 what it does with the other instances' payloads.
 
-Payloads are orjson objects tagged with the instance id (``i``, own echoes ignored) and
-the room (``o``); ``t`` is the kind: ``m`` a stored message (``m``: its wire form), ``f``
+Payloads are orjson objects tagged with the instance id (``i``, always the first key, so
+an own echo is recognised by its first bytes and dropped unparsed) and the room (``o``);
+``t`` is the kind: ``m`` a stored message (``m``: its wire form), ``f``
 a ready frame for every connection (typing, read), ``c`` a room change (see
 ``local.apply_changes``), ``s`` the room's last seq re-announced (``s``).
 """
@@ -30,6 +31,8 @@ class Relay:
     def __init__(self, fanout: Fanout, rooms: dict[uuid.UUID, LocalRoom]) -> None:
         self.fanout = fanout
         self.instance_id = uuid.uuid4().hex
+        # how every payload of this instance begins (orjson keeps the keys' order)
+        self._echo = b'{"i":"' + self.instance_id.encode() + b'"'
         self._rooms = rooms  # the hub's live rooms (shared, never replaced)
         self._subscribed: set[uuid.UUID] = set()
         # one lock per room while a (un)subscribe of it runs, with its number of users
@@ -75,10 +78,11 @@ class Relay:
     # --- publishing -----------------------------------------------------------------------
 
     def publish(self, order_id: uuid.UUID, payload: dict[str, Any]) -> None:
-        payload["i"] = self.instance_id
-        payload["o"] = str(order_id)
+        room = str(order_id)
+        tagged = {"i": self.instance_id, "o": room, **payload}
+        tagged["i"], tagged["o"] = self.instance_id, room  # ours, whatever payload held
         try:
-            self.fanout.publish(str(order_id), orjson.dumps(payload))
+            self.fanout.publish(room, orjson.dumps(tagged))
         except Exception as error:  # publish must never break the send path
             log.warning("fan-out publish failed: %r", error)
 
@@ -101,6 +105,8 @@ class Relay:
     # --- receiving --------------------------------------------------------------------------
 
     def on_payload(self, raw: bytes) -> None:
+        if raw.startswith(self._echo):  # our own, back from the fan-out
+            return
         try:
             payload = orjson.loads(raw)
             if payload.get("i") == self.instance_id:
