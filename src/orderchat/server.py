@@ -14,14 +14,12 @@ from orderchat.app import build_services, create_app
 from orderchat.config import Settings
 from orderchat.errors import ConfigError, UnavailableError
 from orderchat.logsetup import setup_logging
-from orderchat.realtime.gateway import ChatFirst
+from orderchat.realtime.gateway import Gateway
+from orderchat.realtime.wire import MAX_FRAME_BYTES, protocol_for
 from orderchat.services import Services
 from orderchat.store import Store
-from orderchat.wsprotocol import LeanWebSocketProtocol
 
 log = logging.getLogger("orderchat")
-
-MAX_FRAME_BYTES = 64 * 1024
 
 
 class _Server(uvicorn.Server):
@@ -47,15 +45,17 @@ class _Server(uvicorn.Server):
 
 
 def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
+    app = create_app(settings, services)
+    gateway: Gateway = services.extras["gateway"]
     return uvicorn.Config(
-        ChatFirst(create_app(settings, services), services),
+        app,
         host=settings.host,
         port=settings.port,
-        ws=LeanWebSocketProtocol,  # uvicorn's "websockets-sansio", lighter per connection
+        # /chat upgrades: our own protocol over websockets' sans-I/O layer (wire.py),
+        # with its own keepalive (ws_ping_interval/ws_ping_timeout)
+        ws=protocol_for(gateway, settings.ws_ping_interval, settings.ws_ping_timeout),
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
-        ws_ping_interval=settings.ws_ping_interval,
-        ws_ping_timeout=max(settings.ws_ping_timeout - settings.ws_ping_interval, 1.0),
         access_log=False,
         log_config=None,
         proxy_headers=False,

@@ -62,13 +62,16 @@ class Client:
         self.closed: int | None = None
         self.changed = asyncio.Event()
 
-    async def send(self, text: str) -> None:
+    def send_text(self, text: str) -> None:
         self.frames.append(orjson.loads(text))
         self.changed.set()
 
-    async def close(self, code: int, _reason: str) -> None:
+    def send_close(self, code: int, _reason: str) -> None:
         self.closed = code
         self.changed.set()
+
+    def closing(self) -> None:
+        pass
 
     def events(self, *names: str) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["event"] in names]
@@ -103,7 +106,7 @@ async def join(hub: Hub, oid: uuid.UUID, user: str, role: str) -> tuple[Connecti
     client = Client()
     principal = Principal(user_id=user, role=role, expires_at=4e9)  # type: ignore[arg-type]
     assert hub.reserve(oid, user)
-    conn = hub.register(oid, principal, client.send, client.close)
+    conn = hub.register(oid, principal, client)
     await hub.begin(conn, None)
     await client.until(lambda: bool(client.events("connected")))
     return conn, client
@@ -161,7 +164,7 @@ async def test_remote_delivery_holes_and_resync(
 
     for conn, hub in ((a1, a), (a2, a), (b1, b)):
         await hub.unregister(conn)
-        await conn.outbox.finish(1)
+        conn.outbox.lost()
     assert bus.subs[str(oid)] == []  # no instance listens to a room it has no connection to
 
 

@@ -1,4 +1,4 @@
-"""LeanEvent and LeanQueue behave like the asyncio primitives they replace."""
+"""LeanEvent behaves like the asyncio.Event it replaces."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from orderchat.lean import LeanEvent, LeanQueue
+from orderchat.lean import LeanEvent
 
 
 async def test_event_wait_returns_at_once_when_set() -> None:
@@ -41,39 +41,3 @@ async def test_event_cancelled_waiter_is_dropped() -> None:
         await waiter
     assert event._waiters == []
     event.set()  # nothing left to wake; must not fail on the cancelled future
-
-
-async def test_queue_keeps_order_and_wakes_its_consumer() -> None:
-    queue: LeanQueue[int] = LeanQueue()
-    queue.put_nowait(1)
-    assert not queue.empty() and queue.qsize() == 1
-    assert await queue.get() == 1
-    assert queue.empty()
-    getter = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
-    assert not getter.done()
-    queue.put_nowait(2)
-    queue.put_nowait(3)
-    assert await getter == 2
-    assert await queue.get() == 3
-
-
-async def test_queue_cancelled_get_leaves_it_usable() -> None:
-    queue: LeanQueue[str] = LeanQueue()
-    getter = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
-    getter.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await getter
-    queue.put_nowait("x")
-    assert await queue.get() == "x"
-
-
-async def test_queue_refuses_a_second_consumer() -> None:
-    queue: LeanQueue[int] = LeanQueue()
-    first = asyncio.create_task(queue.get())
-    await asyncio.sleep(0)
-    with pytest.raises(RuntimeError):
-        await queue.get()
-    queue.put_nowait(7)
-    assert await first == 7

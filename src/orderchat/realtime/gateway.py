@@ -1,37 +1,37 @@
-"""``GET /chat``: admit or deny the upgrade, then run one connection until it closes.
+"""``GET /chat``: a connection's life, from the upgrade to the close.
 
-Order of a connection's life: admit (real HTTP status on refusal) → accept → join the
-hub's room (and its fan-out channel) → read the room → ``connected`` → backlog after
-``lastSeq`` and live frames through the ordered outbox → read client frames until the
-socket closes → leave the room. One log line when it opens, one when it closes.
+Order: admit (a real HTTP status on refusal) → accept → join the hub's room (and its
+fan-out channel) → read the room → ``connected`` → backlog after ``lastSeq`` and live
+frames through the ordered outbox → client frames, one at a time, until the socket
+closes → leave the room. One log line when it opens, one when it closes.
+
+The socket side (HTTP upgrade bytes, WebSocket frames, keepalive, flow control) is
+``realtime/wire.py``; this module is what the service does with a connection.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.responses import JSONResponse
 
 from orderchat.realtime.fanout import Fanout, LocalFanout
-from orderchat.realtime.handshake import Denied, admit
+from orderchat.realtime.handshake import Admission, Denied, admit
 from orderchat.realtime.hub import Hub
-from orderchat.realtime.protocol import error_frame
+from orderchat.realtime.local import Connection
+from orderchat.realtime.outbox import Wire
 from orderchat.realtime.session import ExpiryWheel, Session
 from orderchat.services import Services
 
 log = logging.getLogger("orderchat.realtime")
 
-CLOSE_FLUSH_SECONDS = 5.0
-
 
 def install_realtime(app: FastAPI, services: Services) -> Hub:
-    """Wire the hub into the services (events, lifecycle hooks) and mount ``/chat``."""
+    """Wire the hub into the services (events, lifecycle hooks); the WebSocket upgrades
+    of ``/chat`` are served by ``realtime/wire.py`` under uvicorn (``server.py``)."""
     hub: Hub | None = services.extras.get("hub")
     if hub is None:
         fanout: Fanout = services.extras.get("fanout") or LocalFanout()
@@ -41,8 +41,7 @@ def install_realtime(app: FastAPI, services: Services) -> Hub:
         services.extras.setdefault("startup", []).append(hub.start)
         services.extras.setdefault("shutdown", []).append(hub.close)
         services.extras.setdefault("before_shutdown", []).append(hub.drain)
-        services.extras["expiry_wheel"] = ExpiryWheel()
-    app.add_api_websocket_route("/chat", chat)
+        services.extras["gateway"] = Gateway(services, hub)
     # a plain GET (no upgrade) would otherwise be a bare 404: say what is needed instead
     app.add_api_route("/chat", _needs_upgrade, methods=["GET"], include_in_schema=False)
     return hub
@@ -56,94 +55,57 @@ async def _needs_upgrade() -> JSONResponse:
     )
 
 
-class ChatFirst:
-    """The served ASGI app: ``/chat`` upgrades go straight to the connection handler,
-    everything else (HTTP, lifespan) to the FastAPI app.
+class Gateway:
+    """What the service does with one ``/chat`` connection; one per process."""
 
-    An upgrade routed through FastAPI would keep its whole stack alive for the life of
-    the connection: about a dozen middleware and routing coroutine frames, three
-    AsyncExitStacks and the dependency machinery, ~10 KiB per idle connection and a
-    good part of the handshake's CPU. The FastAPI route (``install_realtime``) stays for
-    in-process use (tests, a TestClient); both run the same ``run_chat``.
-    """
-
-    def __init__(self, app: ASGIApp, services: Services) -> None:
-        self.app = app
+    def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
+        self.hub = hub
+        self.metrics = services.metrics
+        self.wheel = ExpiryWheel()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == "/chat":
-            await run_chat(WebSocket(scope, receive, send), self.services)
-        else:
-            await self.app(scope, receive, send)
+    async def admit(self, scope: dict[str, Any]) -> Admission:
+        """Check the upgrade (raises ``Denied``); the user then holds a connection slot."""
+        try:
+            return await admit(HTTPConnection(scope), self.services, self.hub)
+        except Denied as denied:
+            self.metrics.connections_total.labels(outcome=denied.outcome).inc()
+            log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
+            raise
 
+    def gone(self, adm: Admission) -> None:
+        """Admitted, but the client left before the upgrade was answered."""
+        self.hub.release(adm.order_id, adm.principal.user_id)
+        self.metrics.connections_total.labels(outcome="gone").inc()
 
-async def chat(ws: WebSocket) -> None:
-    await run_chat(ws, ws.app.state.services)
+    def open(self, adm: Admission, wire: Wire) -> tuple[Connection, Session]:
+        """The 101 went out: join the room's deliveries (``begin`` starts the stream)."""
+        self.metrics.connections_total.labels(outcome="accepted").inc()
+        self.metrics.connections_active.inc()
+        conn = self.hub.register(adm.order_id, adm.principal, wire)
+        session = Session(self.hub, conn, self.services.verifier, self.wheel)
+        log.info(
+            "ws open order=%s user=%s role=%s conn=%d",
+            adm.order_id,
+            adm.principal.user_id,
+            adm.principal.role,
+            conn.id,
+        )
+        return conn, session
 
-
-async def run_chat(ws: WebSocket, services: Services) -> None:
-    hub: Hub = services.extras["hub"]
-    metrics = services.metrics
-    try:
-        # a throwaway view: the headers/query objects it caches die with it
-        adm = await admit(HTTPConnection(ws.scope), services, hub)
-    except Denied as denied:
-        metrics.connections_total.labels(outcome=denied.outcome).inc()
-        log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
-        response = PlainTextResponse(denied.reason, status_code=denied.status)
-        with contextlib.suppress(Exception):  # the client may be gone already
-            await ws.send_denial_response(response)
-        return
-    try:
-        await ws.accept(subprotocol=adm.subprotocol)
-    except Exception:
-        hub.release(adm.order_id, adm.principal.user_id)
-        metrics.connections_total.labels(outcome="gone").inc()
-        return
-    # Nothing reads the upgrade's headers after admission, and the scope lives as long as
-    # the connection: let them go (~1 KiB per idle connection).
-    ws.scope["headers"] = []
-    metrics.connections_total.labels(outcome="accepted").inc()
-    metrics.connections_active.inc()
-
-    async def close(code: int, reason: str) -> None:
-        await ws.close(code, reason)
-
-    conn = hub.register(adm.order_id, adm.principal, ws.send_text, close)
-    session = Session(hub, conn, services.verifier, services.extras["expiry_wheel"])
-    log.info(
-        "ws open order=%s user=%s role=%s conn=%d",
-        adm.order_id,
-        adm.principal.user_id,
-        adm.principal.role,
-        conn.id,
-    )
-    client_code: Any = None
-    try:
-        await hub.begin(conn, adm.last_seq)
-        while True:
-            message = await ws.receive()
-            if message["type"] == "websocket.disconnect":
-                client_code = message.get("code")
-                break
-            text = message.get("text")
-            if text is None:
-                conn.outbox.push(error_frame("INVALID_JSON", "frames must be JSON text frames"))
-                continue
-            await session.handle(text)
-    finally:
+    def closed(self, conn: Connection, session: Session, client_code: int | None) -> None:
+        """The socket is gone: leave the room, count it, log it."""
         session.stop()
-        await hub.unregister(conn)
-        await conn.outbox.finish(CLOSE_FLUSH_SECONDS)
-        metrics.connections_active.dec()
+        conn.outbox.lost()
+        self.hub.forget(conn)
+        self.metrics.connections_active.dec()
         closing = conn.outbox.closing
         code = closing.code if closing is not None and closing.code != 1006 else client_code
         log.info(
             "ws close order=%s user=%s role=%s conn=%d code=%s",
-            adm.order_id,
-            adm.principal.user_id,
-            adm.principal.role,
+            conn.order_id,
+            conn.user_id,
+            conn.role,
             conn.id,
             code,
         )

@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from orderchat.identity import Principal
 from orderchat.metrics import Metrics
 from orderchat.realtime.fanout import Fanout
 from orderchat.realtime.local import Connection, LocalRoom, apply_changes
-from orderchat.realtime.outbox import Outbox
+from orderchat.realtime.outbox import Outbox, Wire
 from orderchat.realtime.protocol import encode
 from orderchat.realtime.ratelimit import TokenBucket
 from orderchat.realtime.relay import Relay
@@ -103,16 +103,14 @@ class Hub:
         self,
         order_id: uuid.UUID,
         principal: Principal,
-        send_text: Callable[[str], Awaitable[None]],
-        close: Callable[[int, str], Awaitable[None]],
+        wire: Wire,
     ) -> Connection:
         """Join the room's local deliveries at once; ``begin`` then starts the stream."""
         room = self.rooms.get(order_id)
         if room is None:
             room = self.rooms[order_id] = LocalRoom(order_id)
         outbox = Outbox(
-            send_text,
-            close,
+            wire,
             fetch=lambda after, limit: self._fetch(order_id, after, limit),
             inflight=lambda: room.inflight,
         )
@@ -125,6 +123,10 @@ class Hub:
         if self.draining:  # admitted just before the drain began
             outbox.close(1001, "server shutting down")
         return conn
+
+    def forget(self, conn: Connection) -> None:
+        """The connection closed: unregister it in the background."""
+        self._spawn(self.unregister(conn))
 
     async def unregister(self, conn: Connection) -> None:
         room = self.rooms.get(conn.order_id)

@@ -1,4 +1,4 @@
-"""One connection's ordered outbox and its single writer task (SPEC 5.4).
+"""One connection's ordered outbox (SPEC 5.4): frames go to the socket in order.
 
 The frames that carry a message (``newMessage``, ``messageAck``) go out in strictly
 increasing ``seq`` with no gap and no duplicate:
@@ -24,8 +24,11 @@ sequence: the client must get an answer to its retry, and the message itself alr
 went out in order. A duplicate ack for a seq not yet delivered is the seq's frame in
 the sequence like any other.
 
-Everything is queued for one writer task, so a slow client never blocks the others; a
-client whose queue exceeds ``max_queue`` frames is closed with 1008.
+Writing: a frame in order is written to the socket at once (``Wire.send_text``; the
+transport buffers it, no task per connection). While the socket's buffer is full
+(``pause``/``resume``, from the transport's flow control) frames wait in a queue, so a
+slow client never blocks the others; a client whose queue exceeds ``max_queue`` frames
+is closed with 1008.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from orderchat.errors import UnavailableError
 from orderchat.lean import LeanEvent
@@ -51,6 +55,20 @@ Fetch = Callable[[int, int], Awaitable[list[tuple[int, str]]]]
 FETCH_LIMIT = 500
 
 
+class Wire(Protocol):
+    """Where an outbox's frames go: the connection's socket (``realtime/wire.py``)."""
+
+    def send_text(self, text: str) -> None:
+        """Write one text frame (never blocks: the transport buffers it)."""
+
+    def send_close(self, code: int, reason: str) -> None:
+        """Write the close frame; the wire closes the socket when the client answers."""
+
+    def closing(self) -> None:
+        """A close is coming: the wire makes sure the socket ends within a grace time,
+        even if the client never reads again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Close:
     code: int
@@ -60,16 +78,14 @@ class Close:
 class Outbox:
     def __init__(
         self,
-        send_text: Callable[[str], Awaitable[None]],
-        close: Callable[[int, str], Awaitable[None]],
+        wire: Wire,
         *,
         fetch: Fetch,
         inflight: Callable[[], int],
         max_queue: int = 2000,
         max_held: int = 5000,
     ) -> None:
-        self._send_text = send_text
-        self._close = close
+        self._wire = wire
         self._fetch = fetch
         self._inflight = inflight
         self._max_queue = max_queue
@@ -79,17 +95,18 @@ class Outbox:
         self._want = 0  # the highest seq known to exist in the room
         self._held: dict[int, str] = {}
         self._pre: list[str] = []  # non-message frames offered before start()
-        self._queue: deque[str | Close] = deque()
+        # frames waiting for the socket (only while it is paused): made when first needed,
+        # an empty deque holds a 64-slot block (~0.6 KiB) per idle connection
+        self._queue: deque[str | Close] | None = None
+        self._paused = False
         # LeanEvent: asyncio.Event allocates an empty deque (~0.7 KiB) each, per connection
-        self._wake = LeanEvent()
         self._drained = LeanEvent()  # the queue is at most half full
         self._drained.set()
         self._progress = LeanEvent()
         self.send_lock = asyncio.Lock()
         self._fill_task: asyncio.Task[None] | None = None
-        self._writer = asyncio.get_running_loop().create_task(self._write())
-        self.closing: Close | None = None  # set once a close is queued
-        self.done = LeanEvent()  # the writer has finished
+        self.closing: Close | None = None  # set once a close is queued (or the client left)
+        self.done = LeanEvent()  # the socket is gone
 
     # --- the message sequence -------------------------------------------------------
 
@@ -163,7 +180,7 @@ class Outbox:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._progress.wait(), deadline - now)
                     continue
-            if len(self._queue) > self._max_queue // 2:
+            if self._queue and len(self._queue) > self._max_queue // 2:
                 # a long backlog: read more only as fast as the client takes it
                 self._drained.clear()
                 await self._drained.wait()
@@ -190,7 +207,7 @@ class Outbox:
             for seq, frame in frames:
                 self.offer(seq, frame)
 
-    # --- the writer -----------------------------------------------------------------
+    # --- writing --------------------------------------------------------------------
 
     def push(self, frame: str) -> None:
         """Queue a frame that carries no message (roomClosed, typing, error...)."""
@@ -204,59 +221,57 @@ class Outbox:
     def _push(self, frame: str) -> None:
         if self.closing is not None:
             return
-        if len(self._queue) >= self._max_queue:
-            self._queue.clear()
+        queue = self._queue
+        if not self._paused and not queue:
+            self._wire.send_text(frame)
+            return
+        if queue is None:
+            queue = self._queue = deque()
+        if len(queue) >= self._max_queue:
+            queue.clear()
             self.close(1008, "client too slow")
             return
-        self._queue.append(frame)
-        self._wake.set()
+        queue.append(frame)
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (acks are flushed first)."""
         if self.closing is not None:
             return
-        self.closing = Close(code, reason)
-        self._queue.append(self.closing)
-        self._wake.set()
+        self.closing = close = Close(code, reason)
         if self._fill_task is not None:
             self._fill_task.cancel()
+        self._wire.closing()
+        if self._paused or self._queue:
+            if self._queue is None:
+                self._queue = deque()
+            self._queue.append(close)
+        else:
+            self._wire.send_close(code, reason)
 
-    async def _write(self) -> None:
-        try:
-            while True:
-                while not self._queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                item = self._queue.popleft()
-                if len(self._queue) <= self._max_queue // 2:
-                    self._drained.set()
-                if isinstance(item, Close):
-                    await self._close(item.code, item.reason)
-                    return
-                await self._send_text(item)
-                del item  # not kept while idle (e.g. the ~0.5 KiB `connected` frame)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # the client went away
-            log.debug("writer stopped: %s", type(error).__name__)
-        finally:
-            if self.closing is None:
-                self.closing = Close(1006, "gone")
-            if self._fill_task is not None:
-                self._fill_task.cancel()
-            self.done.set()
+    def pause(self) -> None:
+        """The socket's write buffer is full: queue frames until ``resume``."""
+        self._paused = True
 
-    async def finish(self, grace: float) -> None:
-        """Stop the writer: after a close we queued, let it send that close (for up to
-        ``grace`` seconds); after the client left, there is nothing more to send."""
-        if self._fill_task is not None:
-            self._fill_task.cancel()
-        if self.closing is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.done.wait()), grace)
-        if not self._writer.done():
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+    def resume(self) -> None:
+        """The socket drained: write what waited, in order, while it keeps up."""
+        self._paused = False
+        queue = self._queue
+        while queue and not self._paused:
+            item = queue.popleft()
+            if isinstance(item, Close):
+                self._wire.send_close(item.code, item.reason)
+            else:
+                self._wire.send_text(item)
+        if not queue or len(queue) <= self._max_queue // 2:
+            self._drained.set()
+
+    def lost(self) -> None:
+        """The socket is gone: nothing more can be sent."""
         if self.closing is None:
             self.closing = Close(1006, "gone")
+        if self._queue:
+            self._queue.clear()
+        if self._fill_task is not None:
+            self._fill_task.cancel()
+        self._drained.set()
+        self.done.set()

@@ -1,0 +1,338 @@
+"""The ``/chat`` socket: WebSocket handshake and frames over one asyncio transport.
+
+uvicorn parses the HTTP request and, on ``Upgrade: websocket``, hands the transport to
+this protocol (``ws=`` in ``server.py``). websockets' sans-I/O ``ServerProtocol`` does
+the RFC 6455 work (handshake validation, frame parsing, masking, control frames, size
+limit 1009, the close handshake); what the service does with a connection is
+``gateway.py``.
+
+Why not uvicorn's own WebSocket protocol plus an ASGI app: ASGI parks a coroutine (with
+its scope, receive queue and frames) per connection and sends every frame through an
+awaited ``send`` message. Here an open connection is a few plain objects and no task
+while idle, a frame is written straight to the transport, and the outbox's ordering
+(``outbox.py``) decides what is written. A client frame is handled by a task only while
+there is one to handle; frames are handled one at a time, in order.
+
+Hand-written parts, each small: the server-to-client text frame header (an unmasked
+frame is two to ten bytes of header; websockets' ``send_text`` builds a ``Frame`` object
+and a list per frame), fragment reassembly (the sans-I/O layer leaves it to its
+caller), and one keepalive sweep for all connections instead of a timer each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from collections import deque
+from typing import Any, ClassVar, cast
+
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import OPEN
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
+
+from orderchat.realtime.gateway import Gateway
+from orderchat.realtime.handshake import SUBPROTOCOL, Admission, Denied
+from orderchat.realtime.local import Connection
+from orderchat.realtime.protocol import error_frame
+from orderchat.realtime.session import Session
+
+log = logging.getLogger("orderchat.realtime")
+
+MAX_FRAME_BYTES = 64 * 1024
+CLOSE_GRACE_SECONDS = 5.0  # a close we started: the socket ends by then, answered or not
+MAX_PENDING_FRAMES = 64  # client frames waiting to be handled before reading pauses
+
+
+def _select_subprotocol(
+    _protocol: ServerProtocol, offered: Any
+) -> Subprotocol | None:  # websockets' hook; ``bearer.<jwt>`` is never echoed back
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+
+
+def _text_frame(text: str) -> bytes:
+    data = text.encode()
+    n = len(data)
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + data
+    return struct.pack("!BBQ", 0x81, 127, n) + data
+
+
+class Keepalive:
+    """Pings every connection that has been silent for ``interval`` seconds and drops
+    one silent for ``timeout`` seconds: one sweep over all connections per interval."""
+
+    def __init__(self, interval: float, timeout: float) -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self.conns: set[ChatWire] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, wire: ChatWire) -> None:
+        self.conns.add(wire)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.conns:
+            await asyncio.sleep(self.interval)
+            now = loop.time()
+            for wire in list(self.conns):
+                silent = now - wire.last_rx
+                if silent >= self.timeout:
+                    wire.drop_silent()
+                elif silent >= self.interval:
+                    wire.ping()
+
+
+class ChatWire(asyncio.Protocol):
+    """One ``/chat`` connection's socket; also the ``Wire`` its outbox writes to."""
+
+    gateway: ClassVar[Gateway]
+    keepalive: ClassVar[Keepalive]
+
+    __slots__ = (
+        "_abort_timer",
+        "_fragments",
+        "_pending",
+        "_task",
+        "conn",
+        "last_rx",
+        "server_state",
+        "session",
+        "transport",
+        "ws",
+    )
+
+    def __init__(self, config: Any, server_state: Any, app_state: Any = None, **_: Any) -> None:
+        self.server_state = server_state
+        self.transport: asyncio.Transport | None = None
+        self.ws = ServerProtocol(select_subprotocol=_select_subprotocol, max_size=MAX_FRAME_BYTES)
+        self.conn: Connection | None = None
+        self.session: Session | None = None
+        self._task: asyncio.Task[None] | None = None  # admission, then frame handling
+        self._pending: deque[str | bytes] | None = None
+        self._fragments: list[bytes] | None = None
+        self._abort_timer: asyncio.TimerHandle | None = None
+        self.last_rx = 0.0
+
+    # --- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.server_state.connections.add(self)
+        self.last_rx = asyncio.get_running_loop().time()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_rx = asyncio.get_running_loop().time()
+        ws = self.ws
+        ws.receive_data(data)
+        for event in ws.events_received():
+            if isinstance(event, Frame):
+                self._frame(event)
+            elif isinstance(event, Request):
+                self._upgrade(event)
+        self._flush()
+
+    def eof_received(self) -> bool | None:
+        self.ws.receive_eof()
+        self._flush()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server_state.connections.discard(self)
+        self.keepalive.conns.discard(self)
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+        conn, session = self.conn, self.session
+        if conn is not None and session is not None:
+            rcvd = self.ws.close_rcvd
+            self.gateway.closed(conn, session, rcvd.code if rcvd is not None else None)
+
+    def pause_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.outbox.pause()
+
+    def resume_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.outbox.resume()
+
+    def shutdown(self) -> None:
+        """uvicorn's shutdown (after the hub's drain closed every open connection)."""
+        if self.conn is not None:
+            self.conn.outbox.close(1001, "server shutting down")
+        elif self.transport is not None and self._task is None:
+            self.transport.close()
+
+    # --- the upgrade --------------------------------------------------------------------
+
+    def _upgrade(self, request: Request) -> None:
+        ws = self.ws
+        path, _, query = request.path.partition("?")
+        if path != "/chat":
+            self._respond(ws.reject(404, "Not Found"))
+            return
+        response = ws.accept(request)  # validates the upgrade itself (400, 426)
+        if response.status_code != 101:
+            self._respond(response)
+            return
+        headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in request.headers.raw_items()
+        ]
+        offered = [
+            p.strip()
+            for v in request.headers.get_all("Sec-WebSocket-Protocol")
+            for p in v.split(",")
+        ]
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "query_string": query.encode("latin-1"),
+            "headers": headers,
+            "subprotocols": offered,
+        }
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._open(scope, response))
+
+    def _respond(self, response: Response) -> None:
+        self.ws.send_response(response)
+        self._flush()
+
+    async def _open(self, scope: dict[str, Any], response: Response) -> None:
+        gateway = self.gateway
+        try:
+            adm = await gateway.admit(scope)
+        except Denied as denied:
+            self._respond(self.ws.reject(denied.status, denied.reason))
+            self._task = None
+            return
+        except Exception:
+            log.exception("ws upgrade failed")
+            self._respond(self.ws.reject(500, "internal error"))
+            self._task = None
+            return
+        if self.transport is None or self.transport.is_closing():
+            gateway.gone(adm)
+            self._task = None
+            return
+        self._respond(response)
+        await self._begin(adm)
+
+    async def _begin(self, adm: Admission) -> None:
+        gateway = self.gateway
+        self.conn, self.session = conn, _ = gateway.open(adm, self)
+        self.keepalive.add(self)
+        try:
+            await gateway.hub.begin(conn, adm.last_seq)
+        finally:
+            self._task = None
+        if self._pending:
+            self._task = asyncio.get_running_loop().create_task(self._handle())
+
+    # --- client frames --------------------------------------------------------------------
+
+    def _frame(self, frame: Frame) -> None:
+        opcode = frame.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if not frame.fin:
+                self._fragments = [bytes([opcode.value]), bytes(frame.data)]
+                return
+            data = bytes(frame.data)
+        elif opcode is Opcode.CONT:
+            if self._fragments is None:
+                return  # websockets refuses a stray continuation itself
+            self._fragments.append(bytes(frame.data))
+            if not frame.fin:
+                return
+            first, *parts = self._fragments
+            self._fragments = None
+            data, opcode = b"".join(parts), Opcode(first[0])
+        else:
+            return  # ping (websockets answers), pong, close (websockets answers)
+        if opcode is Opcode.TEXT:
+            try:
+                self._received(data.decode())
+            except UnicodeDecodeError:
+                self.ws.fail(1007, "invalid UTF-8")
+        else:
+            self._received(data)
+
+    def _received(self, frame: str | bytes) -> None:
+        if self._pending is None:
+            self._pending = deque()
+        self._pending.append(frame)
+        if len(self._pending) > MAX_PENDING_FRAMES and self.transport is not None:
+            self.transport.pause_reading()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._handle())
+
+    async def _handle(self) -> None:
+        pending, session, conn = self._pending, self.session, self.conn
+        assert pending is not None and session is not None and conn is not None
+        try:
+            while pending:
+                frame = pending.popleft()
+                if isinstance(frame, str):
+                    await session.handle(frame)
+                else:
+                    conn.outbox.push(error_frame("INVALID_JSON", "frames must be JSON text frames"))
+                if len(pending) == MAX_PENDING_FRAMES and self.transport is not None:
+                    self.transport.resume_reading()
+        finally:
+            self._task = None
+
+    # --- writing (the outbox's Wire) ------------------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        if self.ws.state is OPEN and self.transport is not None:
+            self.transport.write(_text_frame(text))
+
+    def send_close(self, code: int, reason: str) -> None:
+        if self.ws.state is OPEN:
+            self.ws.send_close(code, reason)
+            self._flush()
+
+    def closing(self) -> None:
+        if self._abort_timer is None and self.transport is not None:
+            loop = asyncio.get_running_loop()
+            self._abort_timer = loop.call_later(CLOSE_GRACE_SECONDS, self.transport.abort)
+
+    def ping(self) -> None:
+        if self.ws.state is OPEN:
+            self.ws.send_ping(b"")
+            self._flush()
+
+    def drop_silent(self) -> None:
+        """No byte from the client for the keepalive timeout: close without waiting."""
+        self.keepalive.conns.discard(self)
+        if self.conn is not None and self.conn.outbox.closing is None:
+            self.conn.outbox.close(1011, "keepalive ping timeout")
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _flush(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        for data in self.ws.data_to_send():
+            if data:
+                transport.write(data)
+            else:  # end of stream: the close handshake is over, or the upgrade refused
+                transport.close()
+
+
+def protocol_for(gateway: Gateway, interval: float, timeout: float) -> type[ChatWire]:
+    """The protocol class uvicorn instantiates per upgrade (``uvicorn.Config(ws=...)``)."""
+
+    class Bound(ChatWire):
+        __slots__ = ()
+
+    Bound.gateway = gateway
+    Bound.keepalive = Keepalive(interval, timeout)
+    return Bound
