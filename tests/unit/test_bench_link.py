@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+import time
 from typing import Any, cast
 
 import pytest
 from picows import WSCloseCode, WSMsgType, WSTransport
 from picows.picows import _make_test_ws_frame
 
+from orderchat.bench.load import OPENED, Load
 from orderchat.bench.rooms import Conn, Link, Target, new_rooms
+from orderchat.bench.schedule import Schedule
 from tests.conftest import TEST_SECRET
 
 
@@ -148,3 +151,33 @@ def test_without_picows_the_bench_says_what_to_install(monkeypatch: pytest.Monke
     monkeypatch.delitem(sys.modules, "orderchat.bench.rooms")
     with pytest.raises(ImportError, match=r"pip install 'orderchat\[bench\]'"):
         importlib.import_module("orderchat.bench.rooms")
+
+
+async def test_a_full_socket_holds_the_rooms_sends_and_the_wait_shows_as_send_lag() -> None:
+    target = Target("http://127.0.0.1:1", TEST_SECRET)
+    room = new_rooms(target, [0])[0]
+    transports = [FakeTransport() for _ in room.conns]
+    links = [connected(conn, t) for conn, t in zip(room.conns, transports, strict=True)]
+    for link in links:
+        link.first.set_result(b"{}")  # past the handshake
+    schedule = Schedule.for_run(rate=5, rooms=1, seconds=0.8)  # k due at k/5 s
+    load = Load(target, schedule, [room], warmup=0.0, progress=[0] * (OPENED + 1))
+    load.t0 = time.monotonic()
+    links[1].pause_writing()  # the vendor's socket is full: k=1 waits, k=2 behind it
+    sending = asyncio.create_task(load._send(room))
+    await asyncio.sleep(0.45)
+    assert [len(t.sent) for t in transports] == [1, 0, 0]
+    links[1].resume_writing()
+    for _ in range(100):  # k=1 then k=2 go as soon as it drains
+        if transports[2].sent:
+            break
+        await asyncio.sleep(0.005)
+    assert [len(t.sent) for t in transports] == [1, 1, 1]
+    links[0].pause_writing()  # k=3 (due 0.6 s), the customer's: lost while it waits
+    await asyncio.sleep(0.7 - (time.monotonic() - load.t0))
+    links[0].on_ws_disconnected(cast(WSTransport, transports[0]))
+    await sending
+    assert [len(t.sent) for t in transports] == [1, 1, 1]
+    assert (load.result.sent, load.result.send_failed, room.sent) == (3, 1, 3)
+    lag = list(load.result.send_lag_ms)
+    assert lag[0] < 100 and lag[1] >= 240 and lag[2] >= 40  # held from due time to drain
