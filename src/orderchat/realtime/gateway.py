@@ -18,13 +18,15 @@ from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
+from orderchat.errors import UnavailableError
 from orderchat.realtime.fanout import Fanout, LocalFanout
-from orderchat.realtime.handshake import Admission, Denied, admit
+from orderchat.realtime.handshake import Admission, Denied, admit, check_room
 from orderchat.realtime.hub import Hub
 from orderchat.realtime.local import Connection
 from orderchat.realtime.outbox import Wire
 from orderchat.realtime.session import ExpiryWheel, Session
 from orderchat.services import Services
+from orderchat.store.rooms import RoomView
 
 log = logging.getLogger("orderchat.realtime")
 
@@ -73,16 +75,38 @@ class Gateway:
             log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
             raise
 
-    def gone(self, adm: Admission) -> None:
+    def join(self, adm: Admission, wire: Wire) -> Connection:
+        """Join the room's local deliveries (held until ``open`` starts the stream)."""
+        return self.hub.register(adm.order_id, adm.principal, wire)
+
+    async def attach(self, conn: Connection, adm: Admission) -> RoomView:
+        """Read the room once, after joining it: 403 unless the user may read it."""
+        try:
+            try:
+                view = await self.hub.attach(conn)
+            except UnavailableError:
+                raise Denied(503, "unavailable", "database unavailable") from None
+            if self.hub.draining:
+                raise Denied(503, "unavailable", "server shutting down")
+            await check_room(view, adm, self.services)
+        except Denied as denied:
+            self.hub.forget(conn)  # leaves the room and frees the connection slot
+            self.metrics.connections_total.labels(outcome=denied.outcome).inc()
+            log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
+            raise
+        assert view is not None
+        return view
+
+    def gone(self, conn: Connection) -> None:
         """Admitted, but the client left before the upgrade was answered."""
-        self.hub.release(adm.order_id, adm.principal.user_id)
+        conn.outbox.lost()
+        self.hub.forget(conn)
         self.metrics.connections_total.labels(outcome="gone").inc()
 
-    def open(self, adm: Admission, wire: Wire) -> tuple[Connection, Session]:
-        """The 101 went out: join the room's deliveries (``begin`` starts the stream)."""
+    def open(self, conn: Connection, view: RoomView, adm: Admission) -> Session:
+        """The 101 went out: ``connected``, then the stream."""
         self.metrics.connections_total.labels(outcome="accepted").inc()
         self.metrics.connections_active.inc()
-        conn = self.hub.register(adm.order_id, adm.principal, wire)
         session = Session(self.hub, conn, self.services.verifier, self.wheel)
         log.info(
             "ws open order=%s user=%s role=%s conn=%d",
@@ -91,7 +115,8 @@ class Gateway:
             adm.principal.role,
             conn.id,
         )
-        return conn, session
+        self.hub.stream(conn, view, adm.last_seq)
+        return session
 
     def closed(self, conn: Connection, session: Session, client_code: int | None) -> None:
         """The socket is gone: leave the room, count it, log it."""

@@ -1,7 +1,7 @@
 """The WebSocket upgrade (SPEC 5.1): who may connect, answered with a real HTTP status.
 
 Checks, in order: ``orderId``/``lastSeq`` (400), the token (401), the browser ``Origin``
-(403), the role and the room (403), the user's connection slots (429). The token comes
+(403), the role (403), the user's connection slots (429), then the room (403). The token comes
 from ``Authorization: Bearer`` or the subprotocol pair ``orderchat.v1, bearer.<jwt>``,
 never from the query string.
 """
@@ -21,6 +21,7 @@ from orderchat.errors import AuthError, UnavailableError
 from orderchat.identity import Principal, bearer_token
 from orderchat.realtime.hub import Hub
 from orderchat.services import Services
+from orderchat.store.rooms import RoomView
 
 SUBPROTOCOL = "orderchat.v1"
 BEARER_PREFIX = "bearer."
@@ -40,8 +41,7 @@ class Admission:
     order_id: uuid.UUID
     last_seq: int | None
     principal: Principal
-    subprotocol: str | None  # (the room read here is not kept: it lives as long as the
-    # connection, and the stream starts from a fresh read after joining the room)
+    subprotocol: str | None
 
 
 def _query(ws: HTTPConnection) -> tuple[uuid.UUID, int | None]:
@@ -100,7 +100,9 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
 
 
 async def admit(ws: HTTPConnection, services: Services, hub: Hub) -> Admission:
-    """Check the upgrade; on success the user holds one connection slot (``hub.release``)."""
+    """Check the upgrade up to the room; on success the user holds one connection slot
+    (``hub.release``). The room itself is read once, by ``check_room``, after the
+    connection has joined the room's deliveries (``gateway.py``)."""
     if hub.draining:
         raise Denied(503, "unavailable", "server shutting down")
     order_id, last_seq = _query(ws)
@@ -119,22 +121,22 @@ async def admit(ws: HTTPConnection, services: Services, hub: Hub) -> Admission:
         raise Denied(403, "forbidden", "origin not allowed")
     if principal.role == "service":
         raise Denied(403, "forbidden", "service tokens may only post events")
-    try:
-        room = await services.store.rooms.get(order_id)
-    except UnavailableError:
-        raise Denied(503, "unavailable", "database unavailable") from None
-    if room is None or not can_read(principal, room):
-        raise Denied(403, "forbidden", "not a participant of this room")
     if not hub.reserve(order_id, principal.user_id):
         raise Denied(429, "too_many", "too many connections to this room")
-    if principal.is_admin:
-        try:
-            await services.store.audit.record(
-                uuid.UUID(principal.user_id), "live_view", order_id, utcnow_ms()
-            )
-        except UnavailableError:
-            hub.release(order_id, principal.user_id)
-            raise Denied(503, "unavailable", "database unavailable") from None
     offered = ws.scope.get("subprotocols", [])
     subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
     return Admission(order_id, last_seq, principal, subprotocol)
+
+
+async def check_room(room: RoomView | None, adm: Admission, services: Services) -> None:
+    """The room part of the upgrade: 403 unless the user may read it (admins: audited)."""
+    principal = adm.principal
+    if room is None or not can_read(principal, room):
+        raise Denied(403, "forbidden", "not a participant of this room")
+    if principal.is_admin:
+        try:
+            await services.store.audit.record(
+                uuid.UUID(principal.user_id), "live_view", adm.order_id, utcnow_ms()
+            )
+        except UnavailableError:
+            raise Denied(503, "unavailable", "database unavailable") from None

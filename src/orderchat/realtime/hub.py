@@ -30,7 +30,7 @@ from orderchat.realtime.protocol import encode
 from orderchat.realtime.ratelimit import TokenBucket
 from orderchat.realtime.relay import Relay
 from orderchat.store import Store
-from orderchat.store.rooms import participants_wire
+from orderchat.store.rooms import RoomView, participants_wire
 
 log = logging.getLogger("orderchat.realtime")
 
@@ -151,19 +151,27 @@ class Hub:
         return True
 
     async def begin(self, conn: Connection, last_seq: int | None) -> None:
-        """``connected`` first; its ``lastSeq`` is the starting point of the message stream
-        (the room's last seq, or ``last_seq`` when resuming, never beyond the room's last).
-        The connection receives local deliveries since ``register`` and, once subscribed,
-        other instances' too; the room is read after both, so nothing committed after the
-        read can be missed (what arrives twice is dropped by the outbox)."""
-        await self.relay.sync(conn.order_id)
+        """``attach`` then ``stream`` (what an accepted connection does before its frames)."""
         try:
-            view = await self.store.rooms.get(conn.order_id)
+            view = await self.attach(conn)
         except UnavailableError:
             view = None
         if view is None:
             conn.outbox.close(1011, "database unavailable")
             return
+        self.stream(conn, view, last_seq)
+
+    async def attach(self, conn: Connection) -> RoomView | None:
+        """Listen to the room's fan-out, then read the room. The connection already
+        receives local deliveries (``register``) and, once subscribed, other instances'
+        too; the room is read after both, so nothing committed after the read can be
+        missed (what arrives twice is dropped by the outbox)."""
+        await self.relay.sync(conn.order_id)
+        return await self.store.rooms.get(conn.order_id)
+
+    def stream(self, conn: Connection, view: RoomView, last_seq: int | None) -> None:
+        """``connected`` first; its ``lastSeq`` is the starting point of the message stream
+        (the room's last seq, or ``last_seq`` when resuming, never beyond the room's last)."""
         room = self.room_of(conn)
         room.closed = room.closed or view.read_only
         conn.knows_closed = view.read_only

@@ -34,7 +34,7 @@ from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
 from orderchat.realtime.gateway import Gateway
-from orderchat.realtime.handshake import SUBPROTOCOL, Admission, Denied
+from orderchat.realtime.handshake import SUBPROTOCOL, Denied
 from orderchat.realtime.local import Connection
 from orderchat.realtime.protocol import error_frame
 from orderchat.realtime.session import Session
@@ -206,32 +206,30 @@ class ChatWire(asyncio.Protocol):
 
     async def _open(self, scope: dict[str, Any], response: Response) -> None:
         gateway = self.gateway
+        conn: Connection | None = None
         try:
             adm = await gateway.admit(scope)
+            conn = gateway.join(adm, self)
+            view = await gateway.attach(conn, adm)
         except Denied as denied:
-            self._respond(self.ws.reject(denied.status, denied.reason))
             self._task = None
+            self._respond(self.ws.reject(denied.status, denied.reason))
             return
         except Exception:
             log.exception("ws upgrade failed")
+            self._task = None
+            if conn is not None:
+                gateway.gone(conn)
             self._respond(self.ws.reject(500, "internal error"))
-            self._task = None
             return
+        self._task = None
         if self.transport is None or self.transport.is_closing():
-            gateway.gone(adm)
-            self._task = None
+            gateway.gone(conn)
             return
         self._respond(response)
-        await self._begin(adm)
-
-    async def _begin(self, adm: Admission) -> None:
-        gateway = self.gateway
-        self.conn, self.session = conn, _ = gateway.open(adm, self)
+        self.conn = conn
+        self.session = gateway.open(conn, view, adm)
         self.keepalive.add(self)
-        try:
-            await gateway.hub.begin(conn, adm.last_seq)
-        finally:
-            self._task = None
         if self._pending:
             self._task = asyncio.get_running_loop().create_task(self._handle())
 
