@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import socket
 
@@ -96,6 +97,17 @@ def _one_malloc_arena() -> None:
     libc.mallopt(m_arena_max, 1)
 
 
+async def _freeze_startup_objects() -> None:
+    """The last startup hook: move every object alive now (modules, the app, the
+    routes, SQLAlchemy and pydantic machinery, ~130,000 of them) out of the cyclic
+    garbage collector's view. They live as long as the process, and otherwise each
+    full collection walks them all again: ~100 ms per collection on this machine,
+    a pause for every connection and message in flight. (The Python docs suggest
+    ``gc.freeze()`` for objects that live forever; they are still freed by refcount.)"""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: Settings) -> int:
     _one_malloc_arena()
     setup_logging(settings.log_level, settings.log_format)
@@ -103,7 +115,9 @@ def serve(settings: Settings) -> int:
         _migrate_first(settings)
         settings = settings.model_copy(update={"auto_migrate": False})
     services = build_services(settings)
-    server = _Server(uvicorn_config(settings, services), services)
+    config = uvicorn_config(settings, services)
+    services.extras.setdefault("startup", []).append(_freeze_startup_objects)
+    server = _Server(config, services)
     log.info("listening on http://%s:%s", settings.host, settings.port)
     server.run()
     return 0
