@@ -35,6 +35,7 @@ from websockets.typing import Subprotocol
 
 from orderchat.realtime.gateway import Gateway
 from orderchat.realtime.handshake import SUBPROTOCOL, Denied
+from orderchat.realtime.keepalive import Keepalive
 from orderchat.realtime.local import Connection
 from orderchat.realtime.protocol import error_frame
 from orderchat.realtime.session import Session
@@ -60,34 +61,6 @@ def _text_frame(text: str) -> bytes:
     if n < 65536:
         return struct.pack("!BBH", 0x81, 126, n) + data
     return struct.pack("!BBQ", 0x81, 127, n) + data
-
-
-class Keepalive:
-    """Pings every connection that has been silent for ``interval`` seconds and drops
-    one silent for ``timeout`` seconds: one sweep over all connections per interval."""
-
-    def __init__(self, interval: float, timeout: float) -> None:
-        self.interval = interval
-        self.timeout = timeout
-        self.conns: set[ChatWire] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, wire: ChatWire) -> None:
-        self.conns.add(wire)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._sweep())
-
-    async def _sweep(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.conns:
-            await asyncio.sleep(self.interval)
-            now = loop.time()
-            for wire in list(self.conns):
-                silent = now - wire.last_rx
-                if silent >= self.timeout:
-                    wire.drop_silent()
-                elif silent >= self.interval:
-                    wire.ping()
 
 
 class ChatWire(asyncio.Protocol):
