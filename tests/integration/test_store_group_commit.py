@@ -13,6 +13,7 @@ from orderchat.domain.events import OrderEvent
 from orderchat.domain.messages import Message, utcnow_ms
 from orderchat.errors import NotFoundError, RoomReadOnlyError, UnavailableError
 from orderchat.store import Store
+from orderchat.store.group import GroupWriter, Outcome
 from tests.integration.test_store_messages import contents, open_room, send, store
 from tests.tcp_proxy import TcpProxy
 
@@ -119,3 +120,89 @@ async def contents_retrying(store: Store, oid: uuid.UUID) -> list[tuple[int, str
         except UnavailableError:
             continue
     return await contents(store, oid)
+
+
+class SlowFlush:
+    """The store's own flush, held for ``delay`` and counting the batches in flight."""
+
+    def __init__(self, store: Store, delay: float) -> None:
+        self.flush = store.messages._appender.flush
+        self.delay = delay
+        self.inflight = 0
+        self.most = 0
+        self.batches: list[list[Message]] = []
+
+    async def __call__(self, msgs: list[Message]) -> list[Outcome]:
+        self.inflight += 1
+        self.most = max(self.most, self.inflight)
+        self.batches.append(msgs)
+        try:
+            await asyncio.sleep(self.delay)
+            return await self.flush(msgs)
+        finally:
+            self.inflight -= 1
+
+
+def two_in_flight(store: Store, delay: float = 0.05) -> SlowFlush:
+    slow = SlowFlush(store, delay)
+    store.messages.writer = GroupWriter(slow, max_inflight=2)
+    return slow
+
+
+async def test_a_client_message_id_in_flight_is_kept_out_of_the_second_batch(
+    store: Store,
+) -> None:
+    slow = two_in_flight(store)
+    oid, cust = await open_room(store)
+    other, cust2 = await open_room(store)
+    first = asyncio.ensure_future(send(store, oid, cust, "once", "cm-1"))
+    await asyncio.sleep(0.01)  # the first batch is in flight
+    retry = asyncio.ensure_future(send(store, oid, cust, "once", "cm-1"))
+    meanwhile = asyncio.ensure_future(send(store, other, cust2, "meanwhile", "cm-1"))
+    await asyncio.sleep(0.01)
+    assert slow.inflight == 2  # the second batch went without waiting for the first ...
+    assert [m.content for m in slow.batches[1]] == ["meanwhile"]  # ... and without cm-1
+    (msg, dup), (again, dup_again), (other_msg, other_dup) = await asyncio.gather(
+        first, retry, meanwhile
+    )
+    assert (dup, dup_again, other_dup) == (False, True, False)
+    assert again == msg and other_msg.seq == 1
+    assert await contents(store, oid) == [(1, "once")]
+    assert len(slow.batches) == 3  # the retry went in a third batch, once cm-1 was stored
+
+
+async def test_two_batches_in_flight_keep_each_rooms_seqs_and_times_in_order(
+    store: Store,
+) -> None:
+    slow = two_in_flight(store, delay=0.002)
+    rooms = [await open_room(store) for _ in range(3)]
+    senders = [(oid, uuid.uuid4()) for oid, _ in rooms for _ in range(4)]
+
+    async def sender_sends(oid: uuid.UUID, sender: uuid.UUID) -> list[Message]:
+        # one send at a time per sender, like a connection's send lock; every third is
+        # sent twice (a retry racing its first send)
+        sent = []
+        for i in range(15):
+            cmid = f"{sender}-{i}"
+            if i % 3 == 0:
+                (m, _), (m2, _) = await asyncio.gather(
+                    send(store, oid, sender, f"{sender} {i}", cmid),
+                    send(store, oid, sender, f"{sender} {i}", cmid),
+                )
+                assert m == m2
+            else:
+                m, _ = await send(store, oid, sender, f"{sender} {i}", cmid)
+            sent.append(m)
+        return sent
+
+    results = await asyncio.gather(*(sender_sends(oid, s) for oid, s in senders))
+    assert slow.most == 2
+    for sent in results:  # each sender's messages: in its send order
+        assert [m.seq for m in sent] == sorted(m.seq for m in sent)
+    for oid, _ in rooms:
+        msgs, _ = await store.messages.page(oid, after_seq=0, limit=200)
+        assert [m.seq for m in msgs] == list(range(1, 4 * 15 + 1))  # no hole, none twice
+        times = [m.created_at for m in msgs]
+        assert times == sorted(times)
+        view = await store.rooms.get(oid)
+        assert view is not None and view.last_seq == 4 * 15
