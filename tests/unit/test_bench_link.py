@@ -100,6 +100,7 @@ async def test_a_close_from_the_server_is_answered_and_counts_as_lost(
     link.on_ws_frame(ws, frame(WSMsgType.CLOSE, b"\x03\xe9going away"))
     assert transport.closes == [(WSCloseCode.GOING_AWAY, b"going away")]
     assert transport.disconnects == 1
+    assert not link.send_text(b"{}") and transport.sent == []  # closing: not sent
     link.on_ws_disconnected(ws)
     assert link.lost and conn.lost
     assert writable is not None and writable.done()  # a held sender wakes up to fail

@@ -143,9 +143,15 @@ class Link(WSListener):
         self.receiver = receiver
 
     def send_text(self, payload: bytes) -> bool:
-        """Queue one text frame; False when the connection is gone."""
+        """Queue one text frame; False when the connection is gone or closing (picows
+        would drop a frame sent after the close frame)."""
         transport = self.transport
-        if self.lost or transport is None or transport.is_disconnected:
+        if (
+            self.lost
+            or transport is None
+            or transport.is_close_frame_sent
+            or transport.is_disconnected
+        ):
             return False
         transport.send(WSMsgType.TEXT, payload)
         return True
