@@ -78,6 +78,7 @@ class RedisFanout:
             flush_timeout=io_timeout,
         )
         self._rooms: dict[str, Handler] = {}
+        self._handlers: dict[bytes, Handler] = {}  # the same, by channel (as Redis sends it)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._conn: AbstractConnection | None = None
         self._up = False
@@ -126,6 +127,7 @@ class RedisFanout:
     async def subscribe(self, room: str, handler: Handler) -> None:
         """Record the room; when connected, return once Redis confirmed the subscription."""
         self._rooms[room] = handler
+        self._handlers[(CHANNEL_PREFIX + room).encode()] = handler
         conn = self._conn
         if conn is None:
             return  # the listener subscribes every room when it (re)connects
@@ -145,6 +147,7 @@ class RedisFanout:
     async def unsubscribe(self, room: str) -> None:
         if self._rooms.pop(room, None) is None:
             return
+        self._handlers.pop((CHANNEL_PREFIX + room).encode(), None)
         conn = self._conn
         if conn is None:
             return
@@ -195,7 +198,7 @@ class RedisFanout:
         conn = self._listen_pool.make_connection()  # type: ignore[no-untyped-call]
         await asyncio.wait_for(conn.connect(), self._io_timeout * 2)
         self._conn = conn
-        channels = [(CHANNEL_PREFIX + room).encode() for room in self._rooms]
+        channels = list(self._handlers)
         # A PING after the SUBSCRIBE: its pong proves every subscription is in place.
         await asyncio.wait_for(
             conn.send_packed_command(
@@ -246,13 +249,13 @@ class RedisFanout:
                 log.exception("on_reconnect hook failed")
 
     def _deliver(self, channel: bytes, payload: bytes) -> None:
-        room = channel.decode(errors="replace").removeprefix(CHANNEL_PREFIX)
-        handler = self._rooms.get(room)
+        handler = self._handlers.get(channel)
         if handler is None:
             return
         try:
             handler(payload)
         except Exception:
+            room = channel.decode(errors="replace").removeprefix(CHANNEL_PREFIX)
             log.exception("fan-out handler failed room=%s", room)
 
     def _set_up(self, up: bool) -> None:
