@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import gc
 import logging
 import socket
 
@@ -14,6 +13,7 @@ import uvicorn
 from orderchat.app import build_services, create_app
 from orderchat.config import Settings
 from orderchat.errors import ConfigError, UnavailableError
+from orderchat.gcpolicy import GcPolicy
 from orderchat.logsetup import setup_logging
 from orderchat.realtime.gateway import Gateway
 from orderchat.realtime.wire import MAX_FRAME_BYTES, protocol_for
@@ -97,17 +97,6 @@ def _one_malloc_arena() -> None:
     libc.mallopt(m_arena_max, 1)
 
 
-async def _freeze_startup_objects() -> None:
-    """The last startup hook: move every object alive now (modules, the app, the
-    routes, SQLAlchemy and pydantic machinery, ~130,000 of them) out of the cyclic
-    garbage collector's view. They live as long as the process, and otherwise each
-    full collection walks them all again: ~100 ms per collection on this machine,
-    a pause for every connection and message in flight. (The Python docs suggest
-    ``gc.freeze()`` for objects that live forever; they are still freed by refcount.)"""
-    gc.collect()
-    gc.freeze()
-
-
 def serve(settings: Settings) -> int:
     _one_malloc_arena()
     setup_logging(settings.log_level, settings.log_format)
@@ -116,7 +105,9 @@ def serve(settings: Settings) -> int:
         settings = settings.model_copy(update={"auto_migrate": False})
     services = build_services(settings)
     config = uvicorn_config(settings, services)
-    services.extras.setdefault("startup", []).append(_freeze_startup_objects)
+    gc_policy = GcPolicy()  # gcpolicy.py: full collections on a timer, not on growth
+    services.extras.setdefault("startup", []).append(gc_policy.start)
+    services.extras.setdefault("shutdown", []).insert(0, gc_policy.stop)
     server = _Server(config, services)
     log.info("listening on http://%s:%s", settings.host, settings.port)
     server.run()
