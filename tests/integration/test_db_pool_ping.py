@@ -146,3 +146,32 @@ async def test_direct_connection_survives_a_statement_error(pg_url: str) -> None
         assert await direct_pid(db) == pid  # still the same connection
     finally:
         await db.close()
+
+
+async def driver_pid(db: Database) -> int:
+    async with db.pooled_driver() as conn:
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+
+async def test_pooled_driver_lost_connection_fails_once_and_is_not_returned(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handshake's room read (RoomStore.get) runs on the pool's asyncpg connection
+    itself: a connection the server dropped fails that read as UNAVAILABLE, once, and is
+    invalidated, so the next read gets a fresh one."""
+    monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_SECONDS", 3600.0)  # never pinged here
+    db = Database(pg_url)
+    try:
+        pid = await driver_pid(db)
+        assert await driver_pid(db) == pid  # the pool's connection, reused
+        await kill(pg_url, pid)
+        failures = 0
+        for _ in range(3):
+            try:
+                assert await driver_pid(db) != pid
+            except UnavailableError:
+                failures += 1
+        assert failures <= 1
+        assert await driver_pid(db) != pid
+    finally:
+        await db.close()

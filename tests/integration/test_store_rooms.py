@@ -6,10 +6,11 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orderchat.domain.events import OrderEvent
+from orderchat.domain.events import OrderEvent, parse_event
 from orderchat.domain.messages import utcnow_ms
 from orderchat.store import Store
 
@@ -83,3 +84,29 @@ async def test_many_rooms_concurrently(store: Store) -> None:
     assert sum(r.changed for r in results) == 20
     rooms, cursor = await store.rooms.list(state="open", user_id=None, limit=200, cursor=None)
     assert cursor is None and {r.order_id for r in rooms} >= {o for o, _, _ in orders}
+
+
+async def test_get_returns_the_room_with_aware_utc_times_and_ordered_participants(
+    store: Store,
+) -> None:
+    """RoomStore.get (PostgreSQL: through asyncpg directly) gives what the REST view of the
+    same room gives: times in UTC, active participants customer, vendor, rider."""
+    oid, cust, vend, rider = (uuid.uuid4() for _ in range(4))
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    accepted = parse_event(
+        "order.accepted", {"orderId": str(oid), "customerId": str(cust), "vendorId": str(vend)}
+    )
+    await store.rooms.apply_event(accepted, now)
+    assigned = parse_event("order.rider_assigned", {"orderId": str(oid), "riderId": str(rider)})
+    await store.rooms.apply_event(assigned, now)
+    delivered = parse_event(
+        "order.delivered", {"orderId": str(oid), "deliveredAt": "2026-11-24T12:05:00Z"}
+    )
+    await store.rooms.apply_event(delivered, now + timedelta(minutes=5))
+    view = await store.rooms.get(oid)
+    assert view is not None
+    assert view.created_at == now and view.created_at.tzinfo is not None
+    assert view.closed_at == now + timedelta(minutes=5)
+    assert view.read_only and view.closed_reason == "delivered" and view.last_seq == 0
+    assert view.participants == [(cust, "customer"), (vend, "vendor"), (rider, "rider")]
+    assert await store.rooms.get(uuid.uuid4()) is None
