@@ -27,7 +27,7 @@ from orderchat.realtime.fanout import Fanout
 from orderchat.realtime.local import Connection, LocalRoom, apply_changes
 from orderchat.realtime.outbox import Outbox, Wire
 from orderchat.realtime.protocol import encode
-from orderchat.realtime.ratelimit import TokenBucket
+from orderchat.realtime.ratelimit import UserLimits
 from orderchat.realtime.relay import Relay
 from orderchat.store import Store
 from orderchat.store.rooms import RoomView, participants_wire
@@ -44,8 +44,9 @@ class Hub:
         self.rooms: dict[uuid.UUID, LocalRoom] = {}
         self.relay = Relay(fanout, self.rooms)
         self.draining = False
-        self._slots: dict[tuple[uuid.UUID, str], int] = {}
-        self._buckets: dict[str, tuple[TokenBucket, int]] = {}
+        self.limits = UserLimits(
+            settings.max_connections_per_user, settings.rate_per_second, settings.rate_burst
+        )
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
@@ -84,20 +85,10 @@ class Hub:
 
     def reserve(self, order_id: uuid.UUID, user_id: str) -> bool:
         """Take one of the user's connection slots to the room, if one is free."""
-        key = (order_id, user_id)
-        held = self._slots.get(key, 0)
-        if held >= self.settings.max_connections_per_user:
-            return False
-        self._slots[key] = held + 1
-        return True
+        return self.limits.reserve(order_id, user_id)
 
     def release(self, order_id: uuid.UUID, user_id: str) -> None:
-        key = (order_id, user_id)
-        held = self._slots.get(key, 0) - 1
-        if held > 0:
-            self._slots[key] = held
-        else:
-            self._slots.pop(key, None)
+        self.limits.release(order_id, user_id)
 
     def register(
         self,
@@ -116,10 +107,7 @@ class Hub:
         )
         conn = Connection(next(self._ids), order_id, principal, outbox)
         room.conns.add(conn)
-        bucket, users = self._buckets.get(principal.user_id, (None, 0))
-        if bucket is None:
-            bucket = TokenBucket(self.settings.rate_per_second, self.settings.rate_burst)
-        self._buckets[principal.user_id] = (bucket, users + 1)
+        self.limits.joined(principal.user_id)
         if self.draining:  # admitted just before the drain began
             outbox.close(1001, "server shutting down")
         return conn
@@ -133,13 +121,8 @@ class Hub:
         if room is not None:
             room.conns.discard(conn)
             self._forget_if_empty(room)
-        bucket, users = self._buckets.get(conn.user_id, (None, 0))
-        if bucket is not None:
-            if users > 1:
-                self._buckets[conn.user_id] = (bucket, users - 1)
-            else:
-                del self._buckets[conn.user_id]
-        self.release(conn.order_id, conn.user_id)
+        self.limits.left(conn.user_id)
+        self.limits.release(conn.order_id, conn.user_id)
         await self.relay.sync(conn.order_id)
 
     def _forget_if_empty(self, room: LocalRoom) -> bool:
@@ -193,8 +176,7 @@ class Hub:
         return room
 
     def allow_send(self, conn: Connection) -> bool:
-        bucket, _ = self._buckets.get(conn.user_id, (None, 0))
-        return bucket is None or bucket.take()
+        return self.limits.allow_send(conn.user_id)
 
     async def _fetch(self, order_id: uuid.UUID, after: int, limit: int) -> list[tuple[int, str]]:
         messages = await self.store.messages.after(order_id, after, limit=limit)
