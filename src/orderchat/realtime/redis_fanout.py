@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from orderchat.metrics import Metrics
 from orderchat.realtime.fanout import Handler
 from orderchat.realtime.redis_publisher import RedisPublisher
+from orderchat.realtime.redis_watchdog import Watchdog
 from orderchat.services import Services
 
 log = logging.getLogger("orderchat.fanout")
@@ -211,10 +212,10 @@ class RedisFanout:
         # No timeout per read (redis-py's costs a timer per reply: ~1/3 of the listener's
         # CPU per message): a watchdog every half health interval sends the PING when the
         # link was quiet, and ends the read when nothing, not even the pong, came back.
-        watch: _Watchdog | None = None
+        watch: Watchdog | None = None
         try:
             async with asyncio.timeout(None) as deadline:
-                watch = _Watchdog(self, conn, deadline, loop)
+                watch = Watchdog(self, conn, deadline, loop)
                 try:
                     while not self._closing:
                         reply = await conn.read_response(timeout=math.inf)
@@ -272,54 +273,6 @@ class RedisFanout:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.disconnect(nowait=True)
-
-
-class _Watchdog:
-    """The listener's health check, on a timer beside its reads (see _listen_once)."""
-
-    def __init__(
-        self,
-        fanout: RedisFanout,
-        conn: AbstractConnection,
-        deadline: asyncio.Timeout,
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        self._fanout = fanout
-        self._conn = conn
-        self._deadline = deadline
-        self._loop = loop
-        self._ping: asyncio.Task[None] | None = None
-        self.failure: BaseException | None = None
-        self._timer = loop.call_later(fanout._health_interval / 2, self._tick)
-
-    def _tick(self) -> None:
-        f = self._fanout
-        now = self._loop.time()
-        if now - f._last_seen > f._health_interval + f._ping_timeout:
-            self._fail(TimeoutError(f"no answer to PING for {now - f._last_seen:.1f}s"))
-            return
-        if now - max(f._last_seen, f._ping_sent) >= f._health_interval and (
-            self._ping is None or self._ping.done()
-        ):
-            f._ping_sent = now
-            self._ping = self._loop.create_task(self._send_ping(), name="redis-fanout-ping")
-        self._timer = self._loop.call_later(f._health_interval / 2, self._tick)
-
-    async def _send_ping(self) -> None:
-        try:
-            await asyncio.wait_for(self._conn.send_command("PING"), self._fanout._io_timeout)
-        except Exception as exc:
-            self._fail(exc)
-
-    def _fail(self, exc: BaseException) -> None:
-        if self.failure is None:
-            self.failure = exc
-            self._deadline.reschedule(self._loop.time())  # ends the read now
-
-    def stop(self) -> None:
-        self._timer.cancel()
-        if self._ping is not None:
-            self._ping.cancel()
 
 
 def _why(exc: BaseException) -> str:
