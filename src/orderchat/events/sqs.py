@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from orderchat.errors import InvalidEventError, UnavailableError
-from orderchat.events.envelope import parse_sqs_message
+from orderchat.errors import UnavailableError
 from orderchat.events.service import EventService
+from orderchat.events.sqs_batch import SqsBatchHandler
 from orderchat.events.sqs_stats import ConsumerStats
 from orderchat.metrics import Metrics
 
@@ -31,7 +31,6 @@ log = logging.getLogger("orderchat.sqs")
 
 HealthCheck = Callable[[], Awaitable[None]]
 _REGION_HOST = re.compile(r"^sqs[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-DELETE_ATTEMPTS = 5
 
 
 def region_from_queue_url(queue_url: str) -> str:
@@ -62,7 +61,7 @@ def install_sqs_consumer(services: Services) -> SqsConsumer | None:
     return consumer
 
 
-class SqsConsumer:
+class SqsConsumer(SqsBatchHandler):
     def __init__(
         self,
         events: EventService,
@@ -220,98 +219,3 @@ class SqsConsumer:
             return None
         messages: list[dict[str, Any]] = receive.result().get("Messages", [])
         return messages
-
-    # -- one batch --------------------------------------------------------------------
-
-    async def _handle_batch(self, messages: list[dict[str, Any]]) -> None:
-        self.stats.bump("received", len(messages))
-        done: list[dict[str, Any]] = []
-        unavailable: UnavailableError | None = None
-        for message in messages:
-            try:
-                if await self._process(message):
-                    done.append(message)
-            except UnavailableError as err:
-                # The rest would fail the same way: leave them all for redelivery.
-                unavailable = err
-                break
-        if done:
-            await self._delete(done)
-        if unavailable is not None:
-            raise unavailable
-
-    async def _process(self, message: dict[str, Any]) -> bool:
-        """Apply one message; True when it may be deleted."""
-        mid = str(message.get("MessageId", "?"))[:80]
-        receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
-        try:
-            envelope = parse_sqs_message(
-                str(message.get("Body", "")), message.get("MessageAttributes")
-            )
-        except InvalidEventError as err:
-            self._metrics.events_total.labels(type="unknown", outcome="invalid").inc()
-            self.stats.bump("invalid")
-            log.warning(
-                "sqs message rejected, left for redrive id=%s receives=%s reason=%s",
-                mid,
-                receives,
-                err.message,
-            )
-            return False
-        if envelope.kind == "skip":
-            self.stats.bump("skipped")
-            log.info("sqs message skipped id=%s sns_type=%s", mid, envelope.note)
-            return True
-        try:
-            await self._events.handle(envelope.event_type, envelope.payload, source="sqs")
-        except InvalidEventError:
-            # handle() counted and logged why; the redrive policy takes it to the DLQ.
-            self.stats.bump("invalid")
-            log.warning("sqs message left for redrive id=%s receives=%s", mid, receives)
-            return False
-        except UnavailableError:
-            raise
-        except Exception as err:
-            self.stats.bump("errors")
-            log.error(
-                "sqs message failed, left for redelivery id=%s error=%s",
-                mid,
-                type(err).__name__,
-                exc_info=True,
-            )
-            return False
-        self.stats.bump("handled")
-        return True
-
-    async def _delete(self, messages: list[dict[str, Any]]) -> None:
-        """DeleteMessageBatch; entries reported Failed (or not reported) are retried."""
-        pending = {str(i): str(m["ReceiptHandle"]) for i, m in enumerate(messages)}
-        for attempt in range(1, DELETE_ATTEMPTS + 1):
-            try:
-                response = await self._client.delete_message_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[{"Id": k, "ReceiptHandle": v} for k, v in pending.items()],
-                )
-            except Exception as err:
-                log.warning("sqs delete batch failed attempt=%s error=%s", attempt, err)
-                response = {}
-            for entry in response.get("Successful", []):
-                if pending.pop(str(entry.get("Id")), None) is not None:
-                    self.stats.bump("deleted")
-            if not pending:
-                return
-            failed = response.get("Failed", [])
-            self.stats.bump("delete_retries")
-            log.warning(
-                "sqs delete incomplete attempt=%s pending=%s codes=%s",
-                attempt,
-                len(pending),
-                sorted({str(f.get("Code")) for f in failed}),
-            )
-            if attempt < DELETE_ATTEMPTS:
-                await asyncio.sleep(min(2.0, 0.1 * 2 ** (attempt - 1)))
-        log.error(
-            "sqs delete gave up on %s message(s); they will be redelivered and applied "
-            "again (idempotent)",
-            len(pending),
-        )
