@@ -29,7 +29,7 @@ from typing import Any, ClassVar, cast
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import OPEN
+from websockets.protocol import OPEN, Protocol
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
@@ -154,6 +154,13 @@ class ChatWire(asyncio.Protocol):
         if response.status_code != 101:
             self._respond(response)
             return
+        if not ws.reader.buffer:
+            # ServerProtocol.parse() keeps the parsed request in its generator frame for
+            # the life of the connection (~2.4 KiB of header objects per idle connection,
+            # tracemalloc); past the request it only delegates to Protocol.parse(). With
+            # nothing buffered after the request, restart it as that frame parser.
+            ws.parser = Protocol.parse(ws)
+            next(ws.parser)
         headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1"))
             for k, v in request.headers.raw_items()
