@@ -107,7 +107,9 @@ async def join(hub: Hub, oid: uuid.UUID, user: str, role: str) -> tuple[Connecti
     principal = Principal(user_id=user, role=role, expires_at=4e9)  # type: ignore[arg-type]
     assert hub.reserve(oid, user)
     conn = hub.register(oid, principal, client)
-    await hub.begin(conn, None)
+    view = await hub.attach(conn)
+    assert view is not None
+    hub.stream(conn, view, None)
     await client.until(lambda: bool(client.events("connected")))
     return conn, client
 

@@ -96,7 +96,7 @@ class Hub:
         principal: Principal,
         wire: Wire,
     ) -> Connection:
-        """Join the room's local deliveries at once; ``begin`` then starts the stream."""
+        """Join the room's local deliveries at once; ``attach`` and ``stream`` follow."""
         room = self.rooms.get(order_id)
         if room is None:
             room = self.rooms[order_id] = LocalRoom(order_id)
@@ -132,17 +132,6 @@ class Hub:
             return False
         del self.rooms[room.order_id]
         return True
-
-    async def begin(self, conn: Connection, last_seq: int | None) -> None:
-        """``attach`` then ``stream`` (what an accepted connection does before its frames)."""
-        try:
-            view = await self.attach(conn)
-        except UnavailableError:
-            view = None
-        if view is None:
-            conn.outbox.close(1011, "database unavailable")
-            return
-        self.stream(conn, view, last_seq)
 
     async def attach(self, conn: Connection) -> RoomView | None:
         """Listen to the room's fan-out, then read the room. The connection already
