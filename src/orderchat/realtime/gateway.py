@@ -68,12 +68,12 @@ class Gateway:
 
     async def admit(self, scope: dict[str, Any]) -> Admission:
         """Check the upgrade (raises ``Denied``); the user then holds a connection slot."""
-        try:
-            return await admit(HTTPConnection(scope), self.services, self.hub)
-        except Denied as denied:
-            self.metrics.connections_total.labels(outcome=denied.outcome).inc()
-            log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
-            raise
+        return await admit(HTTPConnection(scope), self.services, self.hub)
+
+    def denied(self, denied: Denied) -> None:
+        """The upgrade is refused with ``denied.status``: count it, log it."""
+        self.metrics.connections_total.labels(outcome=denied.outcome).inc()
+        log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
 
     def join(self, adm: Admission, wire: Wire) -> Connection:
         """Join the room's local deliveries (held until ``open`` starts the stream)."""
@@ -89,10 +89,8 @@ class Gateway:
             if self.hub.draining:
                 raise Denied(503, "unavailable", "server shutting down")
             await check_room(view, adm, self.services)
-        except Denied as denied:
+        except Denied:
             self.hub.forget(conn)  # leaves the room and frees the connection slot
-            self.metrics.connections_total.labels(outcome=denied.outcome).inc()
-            log.info("ws denied status=%d reason=%s", denied.status, denied.reason)
             raise
         assert view is not None
         return view

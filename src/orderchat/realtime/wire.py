@@ -90,7 +90,7 @@ class ChatWire(asyncio.Protocol):
         self.session: Session | None = None
         self._task: asyncio.Task[None] | None = None  # admission, then frame handling
         self._pending: deque[str | bytes] | None = None
-        self._fragments: list[bytes] | None = None
+        self._fragments: tuple[Opcode, list[bytes]] | None = None  # a message in parts
         self._abort_timer: asyncio.TimerHandle | None = None
         self.last_rx = 0.0
 
@@ -193,6 +193,7 @@ class ChatWire(asyncio.Protocol):
             view = await gateway.attach(conn, adm)
         except Denied as denied:
             self._task = None
+            gateway.denied(denied)
             self._respond(self.ws.reject(denied.status, denied.reason))
             return
         except Exception:
@@ -219,18 +220,18 @@ class ChatWire(asyncio.Protocol):
         opcode = frame.opcode
         if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
             if not frame.fin:
-                self._fragments = [bytes([opcode.value]), bytes(frame.data)]
+                self._fragments = (opcode, [bytes(frame.data)])
                 return
             data = bytes(frame.data)
         elif opcode is Opcode.CONT:
             if self._fragments is None:
                 return  # websockets refuses a stray continuation itself
-            self._fragments.append(bytes(frame.data))
+            opcode, parts = self._fragments
+            parts.append(bytes(frame.data))
             if not frame.fin:
                 return
-            first, *parts = self._fragments
             self._fragments = None
-            data, opcode = b"".join(parts), Opcode(first[0])
+            data = b"".join(parts)
         else:
             return  # ping (websockets answers), pong, close (websockets answers)
         if opcode is Opcode.TEXT:

@@ -35,6 +35,7 @@ _TRANSIENT = (
 
 # direct(): failures that mean the connection is lost, not that the statement is wrong
 _DIRECT_LOST = (asyncpg.InterfaceError, OSError, TimeoutError, ConnectionError)
+_DRIVER_LOST = (*_DIRECT_LOST, asyncpg.PostgresConnectionError)
 
 
 def async_url(url: str) -> str:
@@ -154,13 +155,11 @@ class Database:
                 driver: asyncpg.Connection = raw.driver_connection
                 try:
                     yield driver
-                except (*_DIRECT_LOST, asyncpg.PostgresConnectionError):
+                except _DRIVER_LOST:
                     await conn.invalidate()
                     raise
-        except (*_DIRECT_LOST, asyncpg.PostgresConnectionError) as error:
-            raise UnavailableError("database unavailable") from error
         except Exception as error:
-            if is_unavailable(error):
+            if isinstance(error, _DRIVER_LOST) or is_unavailable(error):
                 raise UnavailableError("database unavailable") from error
             raise
 
