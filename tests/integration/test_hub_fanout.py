@@ -105,7 +105,7 @@ async def setup(services: Services) -> tuple[Hub, Hub, MemoryBus, uuid.UUID, str
 async def join(hub: Hub, oid: uuid.UUID, user: str, role: str) -> tuple[Connection, Client]:
     client = Client()
     principal = Principal(user_id=user, role=role, expires_at=4e9)  # type: ignore[arg-type]
-    assert hub.reserve(oid, user)
+    assert hub.limits.reserve(oid, user)
     conn = hub.register(oid, principal, client)
     view = await hub.attach(conn)
     assert view is not None

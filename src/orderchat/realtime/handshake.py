@@ -101,7 +101,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]
 
 async def admit(ws: HTTPConnection, services: Services, hub: Hub) -> Admission:
     """Check the upgrade up to the room; on success the user holds one connection slot
-    (``hub.release``). The room itself is read once, by ``check_room``, after the
+    (``hub.limits.release``). The room itself is read once, by ``check_room``, after the
     connection has joined the room's deliveries (``gateway.py``)."""
     if hub.draining:
         raise Denied(503, "unavailable", "server shutting down")
@@ -121,7 +121,7 @@ async def admit(ws: HTTPConnection, services: Services, hub: Hub) -> Admission:
         raise Denied(403, "forbidden", "origin not allowed")
     if principal.role == "service":
         raise Denied(403, "forbidden", "service tokens may only post events")
-    if not hub.reserve(order_id, principal.user_id):
+    if not hub.limits.reserve(order_id, principal.user_id):
         raise Denied(429, "too_many", "too many connections to this room")
     offered = ws.scope.get("subprotocols", [])
     subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None

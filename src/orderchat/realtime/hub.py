@@ -83,13 +83,6 @@ class Hub:
 
     # --- connections --------------------------------------------------------------------
 
-    def reserve(self, order_id: uuid.UUID, user_id: str) -> bool:
-        """Take one of the user's connection slots to the room, if one is free."""
-        return self.limits.reserve(order_id, user_id)
-
-    def release(self, order_id: uuid.UUID, user_id: str) -> None:
-        self.limits.release(order_id, user_id)
-
     def register(
         self,
         order_id: uuid.UUID,
