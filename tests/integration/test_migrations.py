@@ -1,0 +1,138 @@
+"""The schema's guards as the migrations leave them, on both databases; on PostgreSQL
+the closed-room guard is one check per INSERT statement (0002) and downgrades to 0001's
+per-row check."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection
+
+from orderchat.domain.events import OrderEvent
+from orderchat.domain.messages import utcnow_ms
+from orderchat.store import Store
+from orderchat.store.migrate import _config
+from tests.conftest import pg_url
+
+INSERT_TWO = (
+    "INSERT INTO chat_messages (message_id, order_id, seq, sender_id, sender_role, content,"
+    " created_at) VALUES (:m1, :open, 1, :s, 'customer', 'fine', :t),"
+    " (:m2, :closed, 1, :s, 'customer', 'sneaky', :t)"
+)
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    s = Store.from_url(db_url)
+    await s.migrate()
+    yield s
+    await s.close()
+
+
+async def _room(store: Store, *, closed: bool) -> uuid.UUID:
+    oid = uuid.uuid4()
+    accepted = OrderEvent("accepted", oid, customer_id=uuid.uuid4(), vendor_id=uuid.uuid4())
+    await store.rooms.apply_event(accepted, utcnow_ms())
+    if closed:
+        await store.rooms.apply_event(OrderEvent("delivered", oid), utcnow_ms())
+    return oid
+
+
+async def _insert_two(store: Store, open_room: uuid.UUID, closed_room: uuid.UUID) -> None:
+    sqlite = store.db.is_sqlite
+
+    def key(value: uuid.UUID) -> object:
+        return value.hex if sqlite else value
+
+    now = utcnow_ms()
+    async with store.db.engine.begin() as conn:
+        await conn.execute(
+            sa.text(INSERT_TWO),
+            {
+                "m1": key(uuid.uuid4()),
+                "m2": key(uuid.uuid4()),
+                "open": key(open_room),
+                "closed": key(closed_room),
+                "s": key(uuid.uuid4()),
+                "t": now.replace(tzinfo=None) if sqlite else now,
+            },
+        )
+
+
+async def _count(store: Store) -> int:
+    async with store.db.read() as conn:
+        return int((await conn.execute(sa.text("SELECT count(*) FROM chat_messages"))).scalar_one())
+
+
+async def test_statement_touching_a_closed_room_is_refused_whole(store: Store) -> None:
+    open_room = await _room(store, closed=False)
+    closed_room = await _room(store, closed=True)
+    with pytest.raises(exc.DBAPIError, match="read-only"):
+        await _insert_two(store, open_room, closed_room)
+    assert await _count(store) == 0  # the open room's row went with the statement
+
+
+async def test_statement_into_open_rooms_is_stored(store: Store) -> None:
+    first, second = await _room(store, closed=False), await _room(store, closed=False)
+    await _insert_two(store, first, second)
+    assert await _count(store) == 2
+
+
+@pytest.fixture
+async def own_pg() -> AsyncIterator[Store]:
+    """A PostgreSQL database of this test's own: it migrates down and up again."""
+    base, _, name = pg_url().rpartition("/")
+    url = f"{base}/{name}_migrations"
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}_migrations" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}_migrations"')
+    finally:
+        await admin.close()
+    s = Store.from_url(url)
+    await s.migrate()
+    yield s
+    await s.close()
+
+
+async def _guard_per_row(store: Store) -> bool:
+    async with store.db.read() as conn:
+        tgtype = (
+            await conn.execute(
+                sa.text(
+                    "SELECT tgtype FROM pg_trigger"
+                    " WHERE tgname = 'chat_messages_room_open' AND NOT tgisinternal"
+                )
+            )
+        ).scalar_one()
+    return bool(tgtype & 1)  # TRIGGER_TYPE_ROW
+
+
+async def _migrate(store: Store, revision: str, *, down: bool) -> None:
+    def run(connection: Connection) -> None:
+        step = command.downgrade if down else command.upgrade
+        step(_config(connection), revision)
+
+    async with store.db.write() as conn:
+        await conn.run_sync(run)
+
+
+async def test_postgres_guard_per_statement_and_back(own_pg: Store) -> None:
+    assert await _guard_per_row(own_pg) is False
+    await _migrate(own_pg, "0001", down=True)
+    assert await _guard_per_row(own_pg) is True
+    open_room = await _room(own_pg, closed=False)
+    closed_room = await _room(own_pg, closed=True)
+    with pytest.raises(exc.DBAPIError, match="read-only"):
+        await _insert_two(own_pg, open_room, closed_room)
+    await _migrate(own_pg, "head", down=False)
+    assert await _guard_per_row(own_pg) is False
+    with pytest.raises(exc.DBAPIError, match=f"room {closed_room} is read-only"):
+        await _insert_two(own_pg, open_room, closed_room)
+    assert await _count(own_pg) == 0
