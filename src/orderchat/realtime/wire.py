@@ -13,17 +13,15 @@ while idle, a frame is written straight to the transport, and the outbox's order
 (``outbox.py``) decides what is written. A client frame is handled by a task only while
 there is one to handle; frames are handled one at a time, in order.
 
-Hand-written parts, each small: the server-to-client text frame header (an unmasked
-frame is two to ten bytes of header; websockets' ``send_text`` builds a ``Frame`` object
-and a list per frame), fragment reassembly (the sans-I/O layer leaves it to its
-caller), and one keepalive sweep for all connections instead of a timer each.
+Hand-written parts, each small: the server-to-client text frame header and client
+frame reassembly and queueing (``frames.py``), and one keepalive sweep for all
+connections instead of a timer each (``keepalive.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections import deque
 from typing import Any, ClassVar, cast
 
@@ -33,18 +31,17 @@ from websockets.protocol import OPEN, Protocol
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from orderchat.realtime.frames import ClientFrames, text_frame
 from orderchat.realtime.gateway import Gateway
 from orderchat.realtime.handshake import SUBPROTOCOL, Denied
 from orderchat.realtime.keepalive import Keepalive
 from orderchat.realtime.local import Connection
-from orderchat.realtime.protocol import error_frame
 from orderchat.realtime.session import Session
 
 log = logging.getLogger("orderchat.realtime")
 
 MAX_FRAME_BYTES = 64 * 1024
 CLOSE_GRACE_SECONDS = 5.0  # a close we started: the socket ends by then, answered or not
-MAX_PENDING_FRAMES = 64  # client frames waiting to be handled before reading pauses
 
 
 def _select_subprotocol(
@@ -53,27 +50,15 @@ def _select_subprotocol(
     return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
 
 
-def _text_frame(text: str) -> bytes:
-    data = text.encode()
-    n = len(data)
-    if n < 126:
-        return bytes((0x81, n)) + data
-    if n < 65536:
-        return struct.pack("!BBH", 0x81, 126, n) + data
-    return struct.pack("!BBQ", 0x81, 127, n) + data
-
-
-class ChatWire(asyncio.Protocol):
-    """One ``/chat`` connection's socket; also the ``Wire`` its outbox writes to."""
+class ChatWire(ClientFrames, asyncio.Protocol):
+    """One ``/chat`` connection's socket; also the ``Wire`` its outbox writes to. Client
+    frames, once parsed, are its base's (``ClientFrames``, ``frames.py``)."""
 
     gateway: ClassVar[Gateway]
     keepalive: ClassVar[Keepalive]
 
     __slots__ = (
         "_abort_timer",
-        "_fragments",
-        "_pending",
-        "_task",
         "conn",
         "last_rx",
         "server_state",
@@ -214,63 +199,11 @@ class ChatWire(asyncio.Protocol):
         if self._pending:
             self._task = asyncio.get_running_loop().create_task(self._handle())
 
-    # --- client frames --------------------------------------------------------------------
-
-    def _frame(self, frame: Frame) -> None:
-        opcode = frame.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            if not frame.fin:
-                self._fragments = (opcode, [bytes(frame.data)])
-                return
-            data = bytes(frame.data)
-        elif opcode is Opcode.CONT:
-            if self._fragments is None:
-                return  # websockets refuses a stray continuation itself
-            opcode, parts = self._fragments
-            parts.append(bytes(frame.data))
-            if not frame.fin:
-                return
-            self._fragments = None
-            data = b"".join(parts)
-        else:
-            return  # ping (websockets answers), pong, close (websockets answers)
-        if opcode is Opcode.TEXT:
-            try:
-                self._received(data.decode())
-            except UnicodeDecodeError:
-                self.ws.fail(1007, "invalid UTF-8")
-        else:
-            self._received(data)
-
-    def _received(self, frame: str | bytes) -> None:
-        if self._pending is None:
-            self._pending = deque()
-        self._pending.append(frame)
-        if len(self._pending) > MAX_PENDING_FRAMES and self.transport is not None:
-            self.transport.pause_reading()
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._handle())
-
-    async def _handle(self) -> None:
-        pending, session, conn = self._pending, self.session, self.conn
-        assert pending is not None and session is not None and conn is not None
-        try:
-            while pending:
-                frame = pending.popleft()
-                if isinstance(frame, str):
-                    await session.handle(frame)
-                else:
-                    conn.outbox.push(error_frame("INVALID_JSON", "frames must be JSON text frames"))
-                if len(pending) == MAX_PENDING_FRAMES and self.transport is not None:
-                    self.transport.resume_reading()
-        finally:
-            self._task = None
-
     # --- writing (the outbox's Wire) ------------------------------------------------------
 
     def send_text(self, text: str) -> None:
         if self.ws.state is OPEN and self.transport is not None:
-            self.transport.write(_text_frame(text))
+            self.transport.write(text_frame(text))
 
     def send_close(self, code: int, reason: str) -> None:
         if self.ws.state is OPEN:
