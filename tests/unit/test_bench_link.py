@@ -13,8 +13,9 @@ import pytest
 from picows import WSCloseCode, WSMsgType, WSTransport
 from picows.picows import _make_test_ws_frame
 
+from orderchat.bench.link import Conn, Link
 from orderchat.bench.load import OPENED, Load
-from orderchat.bench.rooms import Conn, Link, Target, new_rooms
+from orderchat.bench.rooms import Target, new_rooms
 from orderchat.bench.schedule import Schedule
 from tests.conftest import TEST_SECRET
 
@@ -147,11 +148,14 @@ async def test_a_full_socket_makes_senders_wait_until_it_drains(
     assert writable.done() and link.writable is None
 
 
-def test_without_picows_the_bench_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("module", ["orderchat.bench.link", "orderchat.bench.rooms"])
+def test_without_picows_the_bench_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
     monkeypatch.setitem(sys.modules, "picows", None)  # as if not installed
-    monkeypatch.delitem(sys.modules, "orderchat.bench.rooms")
+    monkeypatch.delitem(sys.modules, module)
     with pytest.raises(ImportError, match=r"pip install 'orderchat\[bench\]'"):
-        importlib.import_module("orderchat.bench.rooms")
+        importlib.import_module(module)
 
 
 async def test_a_full_socket_holds_the_rooms_sends_and_the_wait_shows_as_send_lag() -> None:

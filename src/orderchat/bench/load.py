@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from orderchat.bench.rooms import Conn, Room, Target, close_connections, fetch_last_seqs
+from orderchat.bench.link import Conn
+from orderchat.bench.rooms import Room, Target, close_connections, fetch_last_seqs
 from orderchat.bench.schedule import Schedule
 
 # Indexes into the shared progress counters the parent shows in its progress bar.
