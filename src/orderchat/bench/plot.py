@@ -64,6 +64,10 @@ def _draw(series: list[Series], x_label: str, path: str) -> None:
     over_time.set_xlabel(x_label)
     over_time.set_ylabel("latency, ms")
     over_time.set_yscale("log")
+    # plain numbers on the log axis ("4", "6"), not matplotlib's default "4x10^0"
+    plain = plt.FuncFormatter(lambda value, _pos: f"{value:g}")
+    over_time.yaxis.set_major_formatter(plain)
+    over_time.yaxis.set_minor_formatter(plain)
     over_time.set_title("latency per second")
     over_time.legend()
     over_time.grid(True, which="both", alpha=0.3)
