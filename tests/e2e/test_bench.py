@@ -101,6 +101,48 @@ def test_short_run_on_own_server_is_clean_and_complete(tmp_path: Path, db_url: s
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_sender_limit_lets_a_started_server_take_more_per_sender(tmp_path: Path) -> None:
+    # 1 room at 60 msg/s: 20/s from each of its 3 senders, over the default 10/s (burst 20)
+    args = ("--rooms", "1", "--rate", "60", "--duration", "2", "--warmup", "0.5")
+    limited = subprocess.run(
+        bench_command(*args),
+        cwd=tmp_path,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert limited.returncode == 1
+    assert "over the server's rate limit (10/s)" in limited.stderr
+    out = json.loads(limited.stdout)
+    assert out["config"]["sender_limit"] is None
+    assert out["integrity"]["errors_by_code"].get("RATE_LIMITED", 0) > 0
+
+    rc, out = bench(tmp_path, *args, "--sender-limit", "40")
+    assert rc == 0, out["integrity"]
+    assert out["config"]["sender_limit"] == 40
+    assert out["messages"]["acked"] == out["messages"]["scheduled"] == 150
+    assert out["integrity"]["errors"] == 0
+
+
+def test_sender_limit_is_refused_for_a_running_server(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "orderchat", "bench", "--url", "http://127.0.0.1:9"),
+            *("--secret", TEST_SECRET, "--sender-limit", "40"),
+        ],
+        cwd=tmp_path,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "--sender-limit sets the server the bench starts" in done.stderr
+
+
 def test_readable_summary_without_json(tmp_path: Path, server: ServerProc) -> None:
     done = subprocess.run(
         [

@@ -40,6 +40,7 @@ def build(outcome: Outcome) -> dict[str, Any]:
             if outcome.local
             else None,
             "redis": bool(opts.redis_url) if outcome.local else None,
+            "sender_limit": opts.sender_limit,
             "rooms": outcome.rooms,
             "connections": opts.idle if idle else outcome.rooms * 3,
             "rate": None if idle else opts.rate,
@@ -172,7 +173,8 @@ def text(doc: dict[str, Any]) -> str:
             f" on {cfg['database']}" + (" + Redis" if cfg["redis"] else "")
             if cfg["database"]
             else ""
-        ),
+        )
+        + (f", sender limit {cfg['sender_limit']:g}/s" if cfg["sender_limit"] else ""),
         f"connections   opened {conns['opened']}, failed {conns['failed']} "
         f"{conns['failures'] or ''} in {conns['seconds']} s ({conns['per_second']}/s; "
         f"generator {conns['generator_percent_of_one_core']}% of one core)",

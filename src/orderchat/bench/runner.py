@@ -36,6 +36,7 @@ class Options:
     audience: str | None = None
     database_url: str | None = None
     redis_url: str | None = None
+    sender_limit: float | None = None  # the started server's per-sender rate limit
     server_pid: int | None = None
     rooms: int = 200
     rate: float = 2000.0
@@ -75,7 +76,7 @@ async def run(opts: Options) -> Outcome:
     raise_fd_limit()
     server: AbstractAsyncContextManager[Server]
     if opts.url is None:
-        server = own_server(opts.database_url, opts.redis_url)
+        server = own_server(opts.database_url, opts.redis_url, opts.sender_limit)
     else:
         if not opts.secret:
             raise SystemExit("orderchat bench: --url needs --secret (or ORDERCHAT_JWT_SECRET)")

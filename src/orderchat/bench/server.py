@@ -4,6 +4,7 @@ port with a generated secret) or given by URL, and its process figures from /pro
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import secrets
 import socket
@@ -72,8 +73,11 @@ async def wait_healthy(base: str, proc: subprocess.Popen[bytes] | None) -> None:
 
 
 @asynccontextmanager
-async def own_server(database_url: str | None, redis_url: str | None) -> AsyncIterator[Server]:
-    """Start ``orderchat serve`` in a temporary data directory; stop it on exit."""
+async def own_server(
+    database_url: str | None, redis_url: str | None, sender_limit: float | None = None
+) -> AsyncIterator[Server]:
+    """Start ``orderchat serve`` in a temporary data directory; stop it on exit. With
+    ``sender_limit``, its per-sender message rate limit (burst twice that)."""
     with tempfile.TemporaryDirectory(prefix="orderchat-bench-") as tmp:
         secret = secrets.token_urlsafe(48)
         port = _free_port()
@@ -88,6 +92,9 @@ async def own_server(database_url: str | None, redis_url: str | None) -> AsyncIt
             env["ORDERCHAT_DATABASE_URL"] = database_url
         if redis_url:
             env["ORDERCHAT_REDIS_URL"] = redis_url
+        if sender_limit is not None:
+            env["ORDERCHAT_RATE_PER_SECOND"] = f"{sender_limit:g}"
+            env["ORDERCHAT_RATE_BURST"] = str(max(1, math.ceil(2 * sender_limit)))
         # Popen returns at once; the bench then polls /healthz asynchronously.
         proc = subprocess.Popen(  # noqa: ASYNC220
             [sys.executable, "-m", "orderchat", "serve"], env=env
