@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -18,21 +17,13 @@ from orderchat.domain.events import OrderEvent
 from orderchat.domain.messages import utcnow_ms
 from orderchat.store import Store
 from orderchat.store.migrate import _config
-from tests.conftest import pg_url
+from tests.conftest import _recreate_pg, pg_url
 
 INSERT_TWO = (
     "INSERT INTO chat_messages (message_id, order_id, seq, sender_id, sender_role, content,"
     " created_at) VALUES (:m1, :open, 1, :s, 'customer', 'fine', :t),"
     " (:m2, :closed, 1, :s, 'customer', 'sneaky', :t)"
 )
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    s = Store.from_url(db_url)
-    await s.migrate()
-    yield s
-    await s.close()
 
 
 async def _room(store: Store, *, closed: bool) -> uuid.UUID:
@@ -86,17 +77,11 @@ async def test_statement_into_open_rooms_is_stored(store: Store) -> None:
 
 @pytest.fixture
 async def own_pg() -> AsyncIterator[Store]:
-    """A PostgreSQL database of this test's own: it migrates down and up again."""
-    base, _, name = pg_url().rpartition("/")
-    url = f"{base}/{name}_migrations"
-    admin = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}_migrations" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}_migrations"')
-    finally:
-        await admin.close()
+    """A PostgreSQL database of this test's own (migrated to head): it migrates down and
+    up again."""
+    url = pg_url() + "_migrations"
+    await _recreate_pg(url)
     s = Store.from_url(url)
-    await s.migrate()
     yield s
     await s.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -14,14 +13,6 @@ from orderchat.domain.events import OrderEvent
 from orderchat.domain.messages import Message, utcnow_ms
 from orderchat.errors import NotFoundError, RoomReadOnlyError
 from orderchat.store import Store
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    s = Store.from_url(db_url)
-    await s.migrate()
-    yield s
-    await s.close()
 
 
 async def open_room(store: Store) -> tuple[uuid.UUID, uuid.UUID]:

@@ -5,22 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from orderchat.domain.events import OrderEvent, parse_event
 from orderchat.domain.messages import utcnow_ms
 from orderchat.store import Store
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    s = Store.from_url(db_url)
-    await s.migrate()
-    yield s
-    await s.close()
 
 
 async def test_concurrent_events_for_one_order(store: Store) -> None:
