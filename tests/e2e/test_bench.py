@@ -48,8 +48,8 @@ def bench_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ORDERCHAT_")}
 
 
-def bench(cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    done = subprocess.run(
+def run_bench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         bench_command(*args),
         cwd=cwd,
         env=bench_env(),
@@ -58,6 +58,10 @@ def bench(cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:
         timeout=180,
         check=False,
     )
+
+
+def bench(cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    done = run_bench(cwd, *args)
     assert done.stdout.startswith("{"), done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return done.returncode, result
@@ -104,15 +108,7 @@ def test_short_run_on_own_server_is_clean_and_complete(tmp_path: Path, db_url: s
 def test_sender_limit_lets_a_started_server_take_more_per_sender(tmp_path: Path) -> None:
     # 1 room at 60 msg/s: 20/s from each of its 3 senders, over the default 10/s (burst 20)
     args = ("--rooms", "1", "--rate", "60", "--duration", "2", "--warmup", "0.5")
-    limited = subprocess.run(
-        bench_command(*args),
-        cwd=tmp_path,
-        env=bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    limited = run_bench(tmp_path, *args)
     assert limited.returncode == 1
     assert "over the server's rate limit (10/s)" in limited.stderr
     out = json.loads(limited.stdout)
@@ -127,17 +123,8 @@ def test_sender_limit_lets_a_started_server_take_more_per_sender(tmp_path: Path)
 
 
 def test_sender_limit_is_refused_for_a_running_server(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "orderchat", "bench", "--url", "http://127.0.0.1:9"),
-            *("--secret", TEST_SECRET, "--sender-limit", "40"),
-        ],
-        cwd=tmp_path,
-        env=bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_bench(
+        tmp_path, "--url", "http://127.0.0.1:9", "--secret", TEST_SECRET, "--sender-limit", "40"
     )
     assert done.returncode != 0
     assert "--sender-limit sets the server the bench starts" in done.stderr
