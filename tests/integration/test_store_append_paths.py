@@ -14,9 +14,7 @@ from orderchat.domain.messages import utcnow_ms
 from orderchat.errors import RoomReadOnlyError
 from orderchat.store import Store
 from orderchat.store.schema import chat_rooms
-from tests.integration.test_store_messages import contents, open_room, send, store
-
-__all__ = ["store"]  # the fixture, shared
+from tests.integration.test_store_messages import contents, open_room, send
 
 
 async def test_retry_rolls_back_its_seq_bump(store: Store) -> None:

@@ -14,10 +14,8 @@ from orderchat.domain.messages import Message, utcnow_ms
 from orderchat.errors import NotFoundError, RoomReadOnlyError, UnavailableError
 from orderchat.store import Store
 from orderchat.store.group import GroupWriter, Outcome
-from tests.integration.test_store_messages import contents, open_room, send, store
+from tests.integration.test_store_messages import contents, open_room, send
 from tests.tcp_proxy import TcpProxy
-
-__all__ = ["store"]  # the fixture, shared
 
 
 async def test_one_batch_answers_each_send_its_own_way(store: Store) -> None:
