@@ -11,6 +11,7 @@ from tests.e2e.conftest import ServerProc, StartServer
 from tests.e2e.ws_support import (
     close_code,
     connected,
+    customer_and_vendor,
     get_json,
     open_room,
     post_event,
@@ -31,12 +32,7 @@ async def expect_error(ws: ClientConnection, code: str, cmid: str | None = None)
 
 async def test_every_bad_frame_gets_its_code_and_the_connection_stays(server: ServerProc) -> None:
     room = await open_room(server)
-    async with (
-        ws_connect(server, room.order_id, room.customer_token()) as ws,
-        ws_connect(server, room.order_id, room.vendor_token()) as peer,
-    ):
-        await connected(ws)
-        await connected(peer)
+    async with customer_and_vendor(server, room) as (ws, peer):
         for raw in [
             "not json",
             "[1, 2]",

@@ -9,6 +9,7 @@ from tests.e2e.conftest import ServerProc
 from tests.e2e.ws_support import (
     close_code,
     connected,
+    customer_and_vendor,
     open_room,
     recv,
     recv_event,
@@ -19,12 +20,7 @@ from tests.e2e.ws_support import (
 
 async def test_a_fragmented_text_frame_is_one_client_frame(server: ServerProc) -> None:
     room = await open_room(server)
-    async with (
-        ws_connect(server, room.order_id, room.customer_token()) as ws,
-        ws_connect(server, room.order_id, room.vendor_token()) as peer,
-    ):
-        await connected(ws)
-        await connected(peer)
+    async with customer_and_vendor(server, room) as (ws, peer):
         raw = orjson.dumps({"event": "sendMessage", "data": {"message": "héllo in 3 parts"}})
         text = raw.decode()
         await ws.send([text[:10], text[10:25], text[25:]])  # three frames, one message
@@ -35,12 +31,7 @@ async def test_a_fragmented_text_frame_is_one_client_frame(server: ServerProc) -
 
 async def test_invalid_utf8_closes_1007_and_others_stay(server: ServerProc) -> None:
     room = await open_room(server)
-    async with (
-        ws_connect(server, room.order_id, room.customer_token()) as ws,
-        ws_connect(server, room.order_id, room.vendor_token()) as peer,
-    ):
-        await connected(ws)
-        await connected(peer)
+    async with customer_and_vendor(server, room) as (ws, peer):
         await ws.send(b'{"event": "ping", "data": {"x": "\xff\xfe"}}', text=True)
         assert await close_code(ws) == 1007
         await send(peer, "ping")

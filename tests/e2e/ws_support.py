@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +102,20 @@ def ws_connect(
         max_size=None,
         compression=None,
     )
+
+
+@asynccontextmanager
+async def customer_and_vendor(
+    server: ServerProc, room: Room
+) -> AsyncIterator[tuple[ClientConnection, ClientConnection]]:
+    """The room's customer and vendor connected (each past its ``connected`` frame)."""
+    async with (
+        ws_connect(server, room.order_id, room.customer_token()) as ws,
+        ws_connect(server, room.order_id, room.vendor_token()) as peer,
+    ):
+        await connected(ws)
+        await connected(peer)
+        yield ws, peer
 
 
 async def handshake_status(server: ServerProc, order_id: str, token: str | None, **kw: Any) -> int:
