@@ -18,6 +18,7 @@ from orderchat.domain.messages import utcnow_ms
 from orderchat.store import Store
 from orderchat.store.migrate import _config
 from tests.conftest import _recreate_pg, pg_url
+from tests.integration.test_store_messages import hexid, open_room
 
 INSERT_TWO = (
     "INSERT INTO chat_messages (message_id, order_id, seq, sender_id, sender_role, content,"
@@ -27,31 +28,24 @@ INSERT_TWO = (
 
 
 async def _room(store: Store, *, closed: bool) -> uuid.UUID:
-    oid = uuid.uuid4()
-    accepted = OrderEvent("accepted", oid, customer_id=uuid.uuid4(), vendor_id=uuid.uuid4())
-    await store.rooms.apply_event(accepted, utcnow_ms())
+    oid, _ = await open_room(store)
     if closed:
         await store.rooms.apply_event(OrderEvent("delivered", oid), utcnow_ms())
     return oid
 
 
-async def _insert_two(store: Store, open_room: uuid.UUID, closed_room: uuid.UUID) -> None:
-    sqlite = store.db.is_sqlite
-
-    def key(value: uuid.UUID) -> object:
-        return value.hex if sqlite else value
-
+async def _insert_two(store: Store, first: uuid.UUID, second: uuid.UUID) -> None:
     now = utcnow_ms()
     async with store.db.engine.begin() as conn:
         await conn.execute(
             sa.text(INSERT_TWO),
             {
-                "m1": key(uuid.uuid4()),
-                "m2": key(uuid.uuid4()),
-                "open": key(open_room),
-                "closed": key(closed_room),
-                "s": key(uuid.uuid4()),
-                "t": now.replace(tzinfo=None) if sqlite else now,
+                "m1": hexid(uuid.uuid4(), store),
+                "m2": hexid(uuid.uuid4(), store),
+                "open": hexid(first, store),
+                "closed": hexid(second, store),
+                "s": hexid(uuid.uuid4(), store),
+                "t": now.replace(tzinfo=None) if store.db.is_sqlite else now,
             },
         )
 
@@ -62,10 +56,10 @@ async def _count(store: Store) -> int:
 
 
 async def test_statement_touching_a_closed_room_is_refused_whole(store: Store) -> None:
-    open_room = await _room(store, closed=False)
-    closed_room = await _room(store, closed=True)
+    open_oid = await _room(store, closed=False)
+    closed_oid = await _room(store, closed=True)
     with pytest.raises(exc.DBAPIError, match="read-only"):
-        await _insert_two(store, open_room, closed_room)
+        await _insert_two(store, open_oid, closed_oid)
     assert await _count(store) == 0  # the open room's row went with the statement
 
 
@@ -112,12 +106,12 @@ async def test_postgres_guard_per_statement_and_back(own_pg: Store) -> None:
     assert await _guard_per_row(own_pg) is False
     await _migrate(own_pg, "0001", down=True)
     assert await _guard_per_row(own_pg) is True
-    open_room = await _room(own_pg, closed=False)
-    closed_room = await _room(own_pg, closed=True)
+    open_oid = await _room(own_pg, closed=False)
+    closed_oid = await _room(own_pg, closed=True)
     with pytest.raises(exc.DBAPIError, match="read-only"):
-        await _insert_two(own_pg, open_room, closed_room)
+        await _insert_two(own_pg, open_oid, closed_oid)
     await _migrate(own_pg, "head", down=False)
     assert await _guard_per_row(own_pg) is False
-    with pytest.raises(exc.DBAPIError, match=f"room {closed_room} is read-only"):
-        await _insert_two(own_pg, open_room, closed_room)
+    with pytest.raises(exc.DBAPIError, match=f"room {closed_oid} is read-only"):
+        await _insert_two(own_pg, open_oid, closed_oid)
     assert await _count(own_pg) == 0
