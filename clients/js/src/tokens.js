@@ -51,6 +51,7 @@ export class TokenKeeper {
     const exp = tokenExpiry(token);
     if (exp === null || this.stopped) return;
     const now = Date.now();
+    if (exp * 1000 <= now) return; // expired already: the server's 401 makes the client ask
     const iat = tokenClaims(token).iat;
     const issuedMs = typeof iat === "number" ? iat * 1000 : now;
     const margin = Math.min(this.deps.marginMs, Math.max(0, (exp * 1000 - issuedMs) / 2));
