@@ -2,7 +2,7 @@
 // Read-only: it only GETs the public API and listens on the WebSocket.
 
 import {
-  RoomSocket, api, el, explain, formatDateTime, orderFromLocation, roleLabel,
+  api, el, explain, fatalSentence, formatDateTime, orderFromLocation, roleLabel, roomClient,
   setOrderInLocation, statusText, tokenStore, UUID_RE,
 } from "../shared/common.js";
 
@@ -13,7 +13,7 @@ const RESULTS_PAGE = 25;
 
 let token = "";
 let search = null; // {state, userId, cursor}
-let open = null; // the room shown: {orderId, lastSeq, count, participants, socket}
+let open = null; // the room shown: {orderId, lastSeq, count, participants, client}
 
 // ---- sign in / out --------------------------------------------------------------
 
@@ -155,13 +155,13 @@ function stateText(room) {
 // ---- one room's transcript ------------------------------------------------------
 
 function closeRoom() {
-  if (open?.socket) open.socket.stop();
+  if (open?.client) open.client.close();
   open = null;
 }
 
 async function openRoom(orderId) {
   closeRoom();
-  const current = { orderId, lastSeq: 0, count: 0, participants: [], socket: null };
+  const current = { orderId, lastSeq: 0, count: 0, participants: [], client: null };
   open = current;
   setOrderInLocation(orderId);
   markCurrent();
@@ -230,55 +230,44 @@ function lineNode(m) {
 
 function followLive(current) {
   $("t-live").hidden = false;
-  current.socket = new RoomSocket({
-    orderId: current.orderId,
-    token,
-    lastSeq: () => current.lastSeq,
-    onFrame: (event, data) => open === current && onFrame(current, event, data),
-    onStatus: (status, detail) => {
-      if (open !== current) return;
-      $("t-live").dataset.status = status;
-      $("t-live").textContent = statusText(status, detail);
-    },
-    onFatal: (sentence) => {
-      if (open !== current) return;
-      $("t-live").dataset.status = "stopped";
-      $("t-live").textContent = sentence;
-    },
-  });
-  current.socket.start();
-}
-
-function onFrame(current, event, data) {
-  switch (event) {
-    case "newMessage":
-      if (data.seq <= current.lastSeq) return;
-      current.lastSeq = data.seq;
-      current.count += 1;
-      $("t-lines").append(lineNode(data));
-      $("t-count").textContent = String(current.count);
-      break;
-    case "connected":
-      current.participants = data.participants ?? current.participants;
-      showPeople();
-      if (data.readOnly) setState(true, data.closedReason, null);
-      break;
-    case "participantJoined":
-      current.participants = [...current.participants.filter((p) => p.userId !== data.userId), data];
-      showPeople();
-      break;
-    case "participantLeft":
-      current.participants = current.participants.filter((p) => p.userId !== data.userId);
-      showPeople();
-      break;
-    case "roomClosed":
-      setState(true, data.reason, data.closedAt);
-      current.socket.stop();
-      $("t-live").hidden = true;
-      break;
-    default:
-      break;
-  }
+  const client = roomClient(current.orderId, token);
+  current.client = client;
+  const mine = (handler) => (data) => open === current && handler(data);
+  client.on("status", mine((status) => {
+    if (status.state === "stopped" && $("t-live").dataset.status === "failed") return;
+    $("t-live").dataset.status = status.state;
+    $("t-live").textContent = statusText(status);
+  }));
+  client.on("error", mine((err) => {
+    if (!err.fatal) return;
+    $("t-live").dataset.status = "failed";
+    $("t-live").textContent = fatalSentence(err);
+  }));
+  client.on("message", mine((m) => {
+    current.lastSeq = m.seq;
+    current.count += 1;
+    $("t-lines").append(lineNode(m));
+    $("t-count").textContent = String(current.count);
+  }));
+  client.on("connected", mine((data) => {
+    current.participants = data.participants ?? current.participants;
+    showPeople();
+    if (data.readOnly) setState(true, data.closedReason, null);
+  }));
+  client.on("participantJoined", mine((data) => {
+    current.participants = [...current.participants.filter((p) => p.userId !== data.userId), data];
+    showPeople();
+  }));
+  client.on("participantLeft", mine((data) => {
+    current.participants = current.participants.filter((p) => p.userId !== data.userId);
+    showPeople();
+  }));
+  client.on("roomClosed", mine((data) => {
+    setState(true, data.reason, data.closedAt);
+    client.close();
+    $("t-live").hidden = true;
+  }));
+  client.start({ lastSeq: current.lastSeq });
 }
 
 // ---- wiring ---------------------------------------------------------------------

@@ -1,12 +1,12 @@
 // The participant page (SPEC 7): a customer, vendor or rider chats in one order's room.
-// History over REST, then the WebSocket resumed from the last message shown (see
-// timeline.js for the message list and the sends waiting for their ack).
+// History over REST, then the shared client (clients/js) resumes from the last message
+// shown and owns the connection, the sends and their retries (timeline.js shows them).
 
 import {
-  RoomSocket, api, claims, explain, formatTime, orderFromLocation, roleLabel,
+  claims, explain, fatalSentence, formatTime, orderFromLocation, roleLabel, roomClient,
   setOrderInLocation, statusText, tokenStore, UUID_RE,
 } from "../shared/common.js";
-import { READ_ONLY_SENTENCE, Timeline } from "./timeline.js";
+import { Timeline } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
 const tokens = tokenStore("orderchat.app.token");
@@ -31,7 +31,7 @@ function newRoom(orderId, token) {
     lastTypingSent: 0,
     typingAllowedAt: 0,
     typingTimer: null,
-    socket: null,
+    client: roomClient(orderId, token),
     stopped: false, // retrying cannot help (token expired, access revoked)
   };
   r.timeline = new Timeline({
@@ -39,8 +39,8 @@ function newRoom(orderId, token) {
     outbox: $("outbox"),
     scroller: $("scroller"),
     me: () => r.me.userId,
-    send: (event, data) => Boolean(r.socket?.send(event, data)),
-    isLive: () => Boolean(r.socket?.isLive),
+    send: (text) => r.client.send(text),
+    isLive: () => r.client.state === "live",
     onTheirs: () => {
       $("typing").textContent = ""; // the message they were typing arrived
       markRead();
@@ -52,7 +52,7 @@ function newRoom(orderId, token) {
 // ---- sign in / out --------------------------------------------------------------
 
 function showSignin(error) {
-  if (room?.socket) room.socket.stop();
+  if (room) room.client.close();
   room = null;
   $("chat").hidden = true;
   $("signin").hidden = false;
@@ -67,11 +67,19 @@ function showSignin(error) {
 async function join(token, orderId) {
   $("join").disabled = true;
   try {
-    const info = await api(token, `/v1/rooms/${orderId}`);
-    const page = await api(token, `/v1/rooms/${orderId}/messages?limit=${HISTORY_PAGE}`);
+    const candidate = newRoom(orderId, token);
+    let info;
+    let page;
+    try {
+      info = await candidate.client.room();
+      page = await candidate.client.history({ limit: HISTORY_PAGE });
+    } catch (err) {
+      candidate.client.close();
+      throw err;
+    }
     tokens.set(token);
     setOrderInLocation(orderId);
-    showRoom(newRoom(orderId, token), info);
+    showRoom(candidate, info);
     for (const m of page.messages) room.timeline.show(m);
     $("older").hidden = !page.hasMore;
     room.timeline.scrollToEnd(true);
@@ -104,8 +112,7 @@ async function loadOlder() {
   if (!current?.timeline.firstSeq) return;
   $("older").disabled = true;
   try {
-    const query = `beforeSeq=${current.timeline.firstSeq}&limit=${HISTORY_PAGE}`;
-    const page = await api(current.token, `/v1/rooms/${current.orderId}/messages?${query}`);
+    const page = await current.client.history({ beforeSeq: current.timeline.firstSeq, limit: HISTORY_PAGE });
     if (room !== current) return;
     current.timeline.prepend(page.messages);
     $("older").hidden = !page.hasMore;
@@ -120,21 +127,35 @@ async function loadOlder() {
 
 function connect() {
   const current = room;
-  current.socket = new RoomSocket({
-    orderId: current.orderId,
-    token: current.token,
-    lastSeq: () => current.timeline.lastSeq,
-    onFrame: (event, data) => room === current && onFrame(event, data),
-    onStatus: (status, detail) => room === current && setStatus(status, detail),
-    onFatal: (sentence) => room === current && showNotice(sentence),
-  });
-  current.socket.start();
+  const { client } = current;
+  const mine = (handler) => (data) => room === current && handler(data);
+  client.on("status", mine(setStatus));
+  client.on("error", mine((err) => err.fatal && showNotice(fatalSentence(err))));
+  client.on("connected", mine(onConnected));
+  client.on("message", mine((m) => room.timeline.show(m)));
+  client.on("roomClosed", mine((data) => {
+    setReadOnly(true, data.reason);
+    room.timeline.note(`${CLOSE_REASONS[data.reason] ?? "This chat was closed"} · ${formatTime(data.closedAt)}`);
+  }));
+  client.on("participantJoined", mine((data) => {
+    room.participants.set(data.userId, data.role);
+    setParticipants(null);
+    room.timeline.note(`${roleLabel(data.role)} joined the chat`);
+  }));
+  client.on("participantLeft", mine((data) => {
+    room.participants.delete(data.userId);
+    setParticipants(null);
+    room.timeline.note(`${roleLabel(data.role)} left the chat`);
+  }));
+  client.on("read", mine((data) => data.userId !== room.me.userId && room.timeline.readBy(data.seq)));
+  client.on("typing", mine((data) => data.userId !== room.me.userId && showTyping(data.userId)));
+  client.start({ lastSeq: current.timeline.lastSeq });
 }
 
-function setStatus(status, detail) {
+function setStatus(status) {
   const pill = $("status");
-  pill.dataset.status = status;
-  pill.textContent = statusText(status, detail);
+  pill.dataset.status = status.state;
+  pill.textContent = statusText(status);
   updateComposer();
 }
 
@@ -142,49 +163,14 @@ function showNotice(sentence) {
   room.stopped = true;
   $("notice").hidden = false;
   $("notice").textContent = sentence;
-  room.timeline.failAll("Not sent.");
   updateComposer();
 }
 
-function onFrame(event, data) {
-  switch (event) {
-    case "connected":
-      if (data.you?.userId) room.me = { userId: data.you.userId, role: data.you.role };
-      setParticipants(data.participants ?? []);
-      setReadOnly(data.readOnly, data.closedReason);
-      room.timeline.resend();
-      markRead(); // the history shown before the connection was up
-      break;
-    case "newMessage":
-    case "messageAck":
-      room.timeline.show(data);
-      break;
-    case "error":
-      room.timeline.refused(data); // a refused typing/markRead: nothing to show
-      break;
-    case "roomClosed":
-      setReadOnly(true, data.reason);
-      room.timeline.note(`${CLOSE_REASONS[data.reason] ?? "This chat was closed"} · ${formatTime(data.closedAt)}`);
-      break;
-    case "participantJoined":
-      room.participants.set(data.userId, data.role);
-      setParticipants(null);
-      room.timeline.note(`${roleLabel(data.role)} joined the chat`);
-      break;
-    case "participantLeft":
-      room.participants.delete(data.userId);
-      setParticipants(null);
-      room.timeline.note(`${roleLabel(data.role)} left the chat`);
-      break;
-    case "read":
-      if (data.userId !== room.me.userId) room.timeline.readBy(data.seq);
-      break;
-    case "typing":
-      if (data.userId !== room.me.userId) showTyping(data.userId);
-      break;
-    default:
-      break;
-  }
+function onConnected(data) {
+  if (data.you?.userId) room.me = { userId: data.you.userId, role: data.you.role };
+  setParticipants(data.participants ?? []);
+  setReadOnly(data.readOnly, data.closedReason);
+  markRead(); // the history shown before the connection was up
 }
 
 // ---- room state, people, reading, typing ----------------------------------------
@@ -209,10 +195,7 @@ function setReadOnly(readOnly, reason) {
   banner.textContent = room.readOnly
     ? `${CLOSE_REASONS[room.closedReason] ?? "This chat is closed"}: the chat is read-only. You can still read it.`
     : "";
-  if (room.readOnly) {
-    $("typing").textContent = "";
-    room.timeline.failAll(READ_ONLY_SENTENCE);
-  }
+  if (room.readOnly) $("typing").textContent = "";
   updateComposer();
 }
 
@@ -228,7 +211,7 @@ function updateComposer() {
 function markRead() {
   const seq = room.timeline.lastSeq;
   if (room.readOnly || document.visibilityState !== "visible" || seq <= room.markedRead) return;
-  if (room.socket?.send("markRead", { seq })) room.markedRead = seq;
+  if (room.client.markRead(seq)) room.markedRead = seq;
 }
 
 function showTyping(userId) {
@@ -242,7 +225,7 @@ function showTyping(userId) {
 function sendTyping() {
   const now = Date.now();
   if (room.readOnly || now < room.typingAllowedAt) return;
-  if (room.socket?.send("typing", {})) {
+  if (room.client.typing()) {
     room.lastTypingSent = now;
     room.typingAllowedAt = now + TYPING_EVERY_MS;
   }

@@ -1,10 +1,9 @@
 // The participant page's message list: stored messages shown once each in seq order,
-// notes, read marks, and the outbox of sends waiting for their ack (re-sent with the
-// same clientMessageId, so a retry is never stored twice).
+// notes, read marks, and the sends waiting for their ack. Sending, re-sending and
+// retrying are the shared client's (clients/js): this file only shows them.
 
-import { el, formatTime, newId, roleLabel } from "../shared/common.js";
+import { el, formatTime, roleLabel } from "../shared/common.js";
 
-const RETRY_MS = 1000;
 const SEND_ERRORS = {
   ROOM_READ_ONLY: "Not sent: the chat is read-only.",
   MESSAGE_TOO_LONG: "Not sent: the message is too long.",
@@ -12,15 +11,15 @@ const SEND_ERRORS = {
   INVALID_PAYLOAD: "Not sent: the message was refused.",
   FORBIDDEN: "Not sent: you may not write here.",
 };
-export const READ_ONLY_SENTENCE = SEND_ERRORS.ROOM_READ_ONLY;
 
 export class Timeline {
   /**
-   * list, outbox, scroller: elements; me(): the user's id; send(event, data) -> bool
-   * (false while offline); isLive(); onTheirs(): called when another's message is shown.
+   * list, outbox, scroller: elements; me(): the user's id; send(text): the client's
+   * send promise (with its clientMessageId); isLive(); onTheirs(): called when another's
+   * message is shown.
    */
   constructor({ list, outbox, scroller, me, send, isLive, onTheirs }) {
-    Object.assign(this, { list, outbox, scroller, me, sendFrame: send, isLive, onTheirs });
+    Object.assign(this, { list, outbox, scroller, me, sendText: send, isLive, onTheirs });
     this.lastSeq = 0; // the highest seq shown: the resume point
     this.firstSeq = null; // the lowest seq shown, for "earlier messages"
     this.readUpTo = 0; // the highest seq another participant has read
@@ -94,7 +93,8 @@ export class Timeline {
   // ---- the outbox ---------------------------------------------------------------
 
   add(text) {
-    const clientMessageId = newId();
+    const sending = this.sendText(text);
+    const { clientMessageId } = sending;
     const node = el(
       "li",
       { className: "msg mine", dataset: { cmid: clientMessageId } },
@@ -106,40 +106,22 @@ export class Timeline {
     this.pending.set(clientMessageId, pending);
     this.outbox.append(node);
     this.setPending(pending, "pending");
-    this.transmit(pending);
     this.scrollToEnd(true);
+    sending.then(
+      () => this.settled(pending), // shown by the `message` event (or already, a duplicate)
+      (err) => this.setPending(pending, "failed", SEND_ERRORS[err.code] ?? "Not sent."),
+    );
   }
 
-  transmit(pending) {
-    if (pending.state !== "pending" || this.pending.get(pending.clientMessageId) !== pending) return;
-    this.sendFrame("sendMessage", { message: pending.text, clientMessageId: pending.clientMessageId });
-  }
-
-  resend() {
-    for (const p of this.pending.values()) this.transmit(p);
-  }
-
-  /** Every send still waiting fails with this sentence (the room closed, access lost). */
-  failAll(sentence) {
-    for (const p of this.pending.values()) if (p.state === "pending") this.setPending(p, "failed", sentence);
+  settled(pending) {
+    if (this.pending.get(pending.clientMessageId) !== pending) return;
+    this.pending.delete(pending.clientMessageId);
+    pending.node.remove();
   }
 
   /** The waiting sends say whether they are on their way or waiting for the connection. */
   refresh() {
     for (const p of this.pending.values()) if (p.state === "pending") this.setPending(p, "pending");
-  }
-
-  /** An error frame: true when it was about one of our sends. */
-  refused(data) {
-    const pending = data.clientMessageId ? this.pending.get(data.clientMessageId) : undefined;
-    if (!pending) return false;
-    if (data.code === "UNAVAILABLE" || data.code === "RATE_LIMITED") {
-      // retrying with the same clientMessageId is always safe
-      setTimeout(() => this.transmit(pending), RETRY_MS);
-    } else {
-      this.setPending(pending, "failed", SEND_ERRORS[data.code] ?? "Not sent.");
-    }
-    return true;
   }
 
   setPending(pending, state, sentence) {
