@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
+    contact_details: Literal["mask", "allow"] = "mask"  # SPEC 13
+    phone_region: str = "US"  # national phone formats read for this region (SPEC 13)
 
     # Tuning knobs beyond SPEC's table (documented in the README).
     rate_per_second: float = Field(default=10.0, gt=0)
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     sqs_wait_seconds: int = Field(default=20, ge=0, le=20)  # ReceiveMessage long poll
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "contact_details", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
@@ -79,6 +81,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _phone_region(cls, value: str) -> str:
+        import phonenumbers  # here only: settings stay cheap to import elsewhere
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region code (an ISO 3166 code like US, GB, DE)")
+        return region
 
     @field_validator("jwt_secret")
     @classmethod

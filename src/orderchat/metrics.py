@@ -139,6 +139,12 @@ class Metrics:
         self.backplane_up = Gauge(
             "orderchat_backplane_up", "1 while the fan-out listener is connected", registry=r
         )
+        self.contact_details_masked_total = Counter(
+            "orderchat_contact_details_masked_total",
+            "Phone numbers and e-mail addresses masked in messages (SPEC 13)",
+            ["kind"],
+            registry=r,
+        )
         self.sqs_up = Gauge(
             "orderchat_sqs_consumer_up", "1 while the SQS consumer polls", registry=r
         )

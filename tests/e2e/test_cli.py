@@ -176,6 +176,8 @@ BAD_CONFIG = [
     ("JWKS_URL", "ftp://idp/keys"),
     ("JWT_PUBLIC_KEY", "not a key"),
     ("JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"),
+    ("CONTACT_DETAILS", "hide"),
+    ("PHONE_REGION", "XX"),
 ]
 
 

@@ -29,6 +29,7 @@ from orderchat.realtime.outbox import Outbox, Wire
 from orderchat.realtime.protocol import encode
 from orderchat.realtime.ratelimit import UserLimits
 from orderchat.realtime.relay import Relay
+from orderchat.services.contact_details import ContactPolicy
 from orderchat.store import Store
 from orderchat.store.rooms import RoomView, participants_wire
 
@@ -43,6 +44,7 @@ class Hub:
         self.fanout = fanout
         self.rooms: dict[uuid.UUID, LocalRoom] = {}
         self.relay = Relay(fanout, self.rooms)
+        self.contact = ContactPolicy(settings, metrics)
         self.draining = False
         self.limits = UserLimits(
             settings.max_connections_per_user, settings.rate_per_second, settings.rate_burst
@@ -174,6 +176,7 @@ class Hub:
             raise UnavailableError("server shutting down; retry")
         if conn.revoked:
             raise ForbiddenError("access revoked")
+        masked = self.contact.apply(content)  # SPEC 13: contact details masked before stored
         room = self.room_of(conn)
         room.inflight += 1
         self._inflight_total += 1
@@ -186,13 +189,15 @@ class Hub:
                         order_id=conn.order_id,
                         sender_id=uuid.UUID(conn.user_id),
                         sender_role=conn.role,
-                        content=content,
+                        content=masked.text,
                         client_message_id=client_message_id,
                         now=utcnow_ms(),
                     )
                 finally:
                     stored = time.perf_counter()
                     self.metrics.message_store_seconds.observe(stored - started)
+                if not duplicate:
+                    self.contact.stored(masked)
                 self._deliver(room, msg, conn, duplicate)
                 self.metrics.message_fanout_seconds.observe(time.perf_counter() - stored)
                 return msg, duplicate
