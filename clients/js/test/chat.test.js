@@ -109,3 +109,22 @@ test("the history shown first, then start({lastSeq}) resumes after it with no ga
   await until(() => seen.length === 2, "the live message");
   assert.deepEqual(seen.map((m) => [m.seq, m.content]), [[3, "c"], [4, "d"]]);
 });
+
+test("sends past the rate limit are refused RATE_LIMITED, re-sent after the pause, each stored once", async (t) => {
+  const server = await startServer(t);
+  const room = await server.openRoom();
+  const c = client(server, room, room.customerToken, { rateLimitDelayMs: 300 });
+  t.after(() => c.close());
+  const refusals = [];
+  c.on("error", (e) => e.code === "RATE_LIMITED" && refusals.push(e.clientMessageId));
+  const up = next(c, "connected");
+  c.start();
+  await up;
+  const texts = Array.from({ length: 30 }, (_, i) => `burst ${i}`);
+  const acks = await Promise.all(texts.map((text) => c.send(text)));
+  assert.ok(refusals.length > 0, "the burst of 30 went past the server's 20");
+  assert.deepEqual(acks.map((a) => a.content), texts);
+  const stored = await server.messages(room.orderId, room.customerToken());
+  assert.deepEqual(stored.map((m) => m.content).sort(), [...texts].sort());
+  assert.equal(new Set(stored.map((m) => m.clientMessageId)).size, 30);
+});
