@@ -18,7 +18,7 @@ from orderchat.domain.messages import utcnow_ms
 from orderchat.store import Store
 from orderchat.store.migrate import _config
 from tests.conftest import _recreate_pg, pg_url
-from tests.integration.test_store_messages import hexid, open_room
+from tests.integration.test_store_messages import hexid
 
 INSERT_TWO = (
     "INSERT INTO chat_messages (message_id, order_id, seq, sender_id, sender_role, content,"
@@ -27,8 +27,16 @@ INSERT_TWO = (
 )
 
 
+# the customer of every room these tests open, so the rows they insert pass 0003's
+# participant guard and only the closed-room guard is tested
+CUSTOMER = uuid.uuid4()
+
+
 async def _room(store: Store, *, closed: bool) -> uuid.UUID:
-    oid, _ = await open_room(store)
+    oid = uuid.uuid4()
+    await store.rooms.apply_event(
+        OrderEvent("accepted", oid, customer_id=CUSTOMER, vendor_id=uuid.uuid4()), utcnow_ms()
+    )
     if closed:
         await store.rooms.apply_event(OrderEvent("delivered", oid), utcnow_ms())
     return oid
@@ -44,7 +52,7 @@ async def _insert_two(store: Store, first: uuid.UUID, second: uuid.UUID) -> None
                 "m2": hexid(uuid.uuid4(), store),
                 "open": hexid(first, store),
                 "closed": hexid(second, store),
-                "s": hexid(uuid.uuid4(), store),
+                "s": hexid(CUSTOMER, store),
                 "t": now.replace(tzinfo=None) if store.db.is_sqlite else now,
             },
         )

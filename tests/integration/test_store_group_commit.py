@@ -14,7 +14,7 @@ from orderchat.domain.messages import Message, utcnow_ms
 from orderchat.errors import NotFoundError, RoomReadOnlyError, UnavailableError
 from orderchat.store import Store
 from orderchat.store.group import GroupWriter, Outcome
-from tests.integration.test_store_messages import contents, open_room, send
+from tests.integration.test_store_messages import contents, new_rider, open_room, send
 from tests.tcp_proxy import TcpProxy
 
 
@@ -174,7 +174,7 @@ async def test_two_batches_in_flight_keep_each_rooms_seqs_and_times_in_order(
 ) -> None:
     slow = two_in_flight(store, delay=0.002)
     rooms = [await open_room(store) for _ in range(3)]
-    senders = [(oid, uuid.uuid4()) for oid, _ in rooms for _ in range(4)]
+    senders = [(oid, await new_rider(store, oid)) for oid, _ in rooms for _ in range(4)]
 
     async def sender_sends(oid: uuid.UUID, sender: uuid.UUID) -> list[Message]:
         # one send at a time per sender, like a connection's send lock; every third is
@@ -184,12 +184,12 @@ async def test_two_batches_in_flight_keep_each_rooms_seqs_and_times_in_order(
             cmid = f"{sender}-{i}"
             if i % 3 == 0:
                 (m, _), (m2, _) = await asyncio.gather(
-                    send(store, oid, sender, f"{sender} {i}", cmid),
-                    send(store, oid, sender, f"{sender} {i}", cmid),
+                    send(store, oid, sender, f"{sender} {i}", cmid, "rider"),
+                    send(store, oid, sender, f"{sender} {i}", cmid, "rider"),
                 )
                 assert m == m2
             else:
-                m, _ = await send(store, oid, sender, f"{sender} {i}", cmid)
+                m, _ = await send(store, oid, sender, f"{sender} {i}", cmid, "rider")
             sent.append(m)
         return sent
 

@@ -23,13 +23,25 @@ async def open_room(store: Store) -> tuple[uuid.UUID, uuid.UUID]:
     return oid, cust
 
 
+async def new_rider(store: Store, oid: uuid.UUID) -> uuid.UUID:
+    """A rider assigned to the room: one more participant who may send (as ``rider``)."""
+    rider = uuid.uuid4()
+    await store.rooms.apply_event(OrderEvent("rider_assigned", oid, rider_id=rider), utcnow_ms())
+    return rider
+
+
 async def send(
-    store: Store, oid: uuid.UUID, sender: uuid.UUID, text: str, cmid: str | None = None
+    store: Store,
+    oid: uuid.UUID,
+    sender: uuid.UUID,
+    text: str,
+    cmid: str | None = None,
+    role: str = "customer",
 ) -> tuple[Message, bool]:
     return await store.messages.append(
         order_id=oid,
         sender_id=sender,
-        sender_role="customer",
+        sender_role=role,
         content=text,
         client_message_id=cmid,
         now=utcnow_ms(),
@@ -110,9 +122,13 @@ async def test_duplicate_client_message_id_returns_the_original(store: Store) ->
     again, dup = await send(store, oid, cust, "hello (retry, other text)", "cm-1")
     assert dup and again == first
     # Same clientMessageId, different sender or room: a new message.
-    other_sender, dup = await send(store, oid, uuid.uuid4(), "mine", "cm-1")
+    rider = await new_rider(store, oid)
+    other_sender, dup = await send(store, oid, rider, "mine", "cm-1", role="rider")
     assert not dup and other_sender.seq == 2
-    oid2, _ = await open_room(store)
+    oid2 = uuid.uuid4()  # another order of the same customer
+    await store.rooms.apply_event(
+        OrderEvent("accepted", oid2, customer_id=cust, vendor_id=uuid.uuid4()), utcnow_ms()
+    )
     other_room, dup = await send(store, oid2, cust, "elsewhere", "cm-1")
     assert not dup and other_room.seq == 1
     assert await contents(store, oid) == [(1, "hello"), (2, "mine")]

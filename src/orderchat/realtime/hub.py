@@ -193,6 +193,11 @@ class Hub:
                         client_message_id=client_message_id,
                         now=utcnow_ms(),
                     )
+                except ForbiddenError:
+                    # the store says the sender left the room, whatever this instance
+                    # heard from the fan-out: the session answers FORBIDDEN, closes 4403
+                    conn.revoked = True
+                    raise
                 finally:
                     stored = time.perf_counter()
                     self.metrics.message_store_seconds.observe(stored - started)

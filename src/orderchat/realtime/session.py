@@ -133,6 +133,8 @@ class Session:
         except OrderChatError as err:
             self._count(frame, err.code)
             self._error(err.code, err.message, cmid)
+            if self.conn.revoked:  # the store refused a sender who left (SPEC 5.3)
+                self.conn.outbox.close(4403, "access revoked")
         except Exception:
             # A bug or an unexpected store failure: the frame fails, the connection stays.
             # For a send, retrying with the same clientMessageId is safe (idempotent).

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from orderchat.domain.messages import Message, utcnow_ms
+from orderchat.errors import ForbiddenError
 from orderchat.store.db import Database
 from orderchat.store.group import Outcome
 from orderchat.store.schema import chat_messages as M
@@ -138,27 +139,36 @@ def _row(msg: Message, seq: int, created_at: datetime) -> dict[str, Any]:
     }
 
 
+def _refusal(error: exc.IntegrityError) -> Exception:
+    """The store's refusal of a sender who is not a participant (migration 0003's
+    trigger) as FORBIDDEN; any other constraint hit as it is."""
+    if "not a participant" in str(error.orig):
+        return ForbiddenError("the sender is no longer a participant")
+    return error
+
+
 class Appender:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def flush(self, msgs: list[Message]) -> list[Outcome]:
         """Store a batch in one commit. When a unique key is hit all the same (the same
-        clientMessageId stored meanwhile by another instance), the batch is rolled back
-        and its messages are stored one by one, each with its own answer."""
+        clientMessageId stored meanwhile by another instance, or a sender who is no longer a
+        participant: migration 0003), the batch is rolled back and its messages are stored
+        one by one, each with its own answer: only the offender fails."""
         try:
             if self._db.is_sqlite:
                 return await self._flush_sqlite(msgs)
             return await self._flush_postgres(msgs)
         except exc.IntegrityError as error:
             if len(msgs) == 1:
-                return [error]
+                return [_refusal(error)]
         outcomes: list[Outcome] = []
         for msg in msgs:
             try:
                 outcomes.append(await self.single(msg))
             except exc.IntegrityError as error:
-                outcomes.append(error)
+                outcomes.append(_refusal(error))
         return outcomes
 
     async def single(self, msg: Message) -> tuple[int, datetime] | None:
