@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import socket
 import sys
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
+from orderchat import __version__
 from orderchat.config import Settings, hs256_secret, load_settings
+from orderchat.domain.events import EVENT_TYPES
 from orderchat.errors import ConfigError
 from orderchat.identity import ROLES, canonical_uuid, issue_token
+from orderchat.preflight import migrate, prepare_local_state
 
 
 def _uuid_arg(value: str) -> str:
@@ -23,8 +24,19 @@ def _uuid_arg(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not a UUID: {value!r}") from None
 
 
+def _ttl_arg(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return seconds
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orderchat", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"orderchat {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the service (applies migrations first)")
     sub.add_parser("migrate", help="apply pending schema migrations and exit")
@@ -32,10 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     tok = sub.add_parser("token", help="print a development token signed with the HS256 secret")
     tok.add_argument("--sub", type=_uuid_arg, required=True, help="the user's id (UUID)")
     tok.add_argument("--role", choices=sorted(ROLES), required=True)
-    tok.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    tok.add_argument("--ttl", type=_ttl_arg, default=3600, help="seconds until it expires (> 0)")
 
     pub = sub.add_parser("publish", help="post one order event, playing the Order service")
-    pub.add_argument("event_type", metavar="eventType")
+    pub.add_argument("event_type", metavar="eventType", help="one of: " + ", ".join(EVENT_TYPES))
+    pub.add_argument(
+        "--any-type", action="store_true", help="send an eventType not in that list anyway"
+    )
     pub.add_argument("--order-id", type=_uuid_arg, required=True)
     pub.add_argument("--customer-id", type=_uuid_arg)
     pub.add_argument("--vendor-id", type=_uuid_arg)
@@ -57,18 +72,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "publish" and args.event_type not in EVENT_TYPES and not args.any_type:
+        parser.error(  # exits 2, like any other bad argument
+            f"unknown eventType {args.event_type!r} (one of: {', '.join(EVENT_TYPES)}; "
+            "--any-type sends it anyway)"
+        )
     try:
         settings = load_settings()
         if args.command == "serve":
             from orderchat.server import serve
 
-            _prepare_local_state(settings)
+            prepare_local_state(settings)
             _check_listen_address(settings)
             return serve(settings)
         if args.command == "migrate":
-            _prepare_local_state(settings)
-            return asyncio.run(_migrate(settings))
+            prepare_local_state(settings)
+            print(f"orderchat: schema up to date ({migrate(settings)})")
+            return 0
         if args.command == "token":
             print(_token(settings, args.sub, args.role, args.ttl))
             return 0
@@ -77,34 +99,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             from orderchat.bench import cli as bench_cli
 
-            return bench_cli.run(settings, args)
+            try:
+                return bench_cli.run(settings, args)
+            except ImportError as missing:  # an install without the extra (picows)
+                if "orderchat[bench]" not in missing.msg:
+                    raise
+                print(f"orderchat: {missing.msg}", file=sys.stderr)
+                return 1
         if args.command == "demo":
             from orderchat.demo import cli as demo_cli
 
             return demo_cli.run(settings, args)
     except ConfigError as err:
         print(f"orderchat: configuration error: {err.message}", file=sys.stderr)
-        return 2
+        return 1
     return 2
-
-
-def _prepare_local_state(settings: Settings) -> None:
-    """Create the data directory (private: 0700) and the SQLite file's directory now.
-
-    A path that cannot be created is one line naming its variable, not a traceback.
-    """
-    wanted: list[tuple[Path, str, int]] = []
-    needs_secret = settings.jwt_secret is None and not settings.uses_asymmetric_keys
-    if settings.database_url is None or needs_secret:
-        wanted.append((settings.data_dir, "ORDERCHAT_DATA_DIR", 0o700))
-    if settings.database_url and settings.database_url.startswith("sqlite:///"):
-        parent = Path(settings.database_url.removeprefix("sqlite:///")).parent
-        wanted.append((parent, "ORDERCHAT_DATABASE_URL", 0o777))
-    for path, variable, mode in wanted:
-        try:
-            path.mkdir(mode=mode, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"{variable}: cannot create {path}: {exc.strerror}") from None
 
 
 def _check_listen_address(settings: Settings) -> None:
@@ -137,18 +146,6 @@ def _token(settings: Settings, sub: str, role: str, ttl: int) -> str:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
-
-
-async def _migrate(settings: Settings) -> int:
-    from orderchat.store import Store
-
-    store = Store.from_url(settings.effective_database_url)
-    try:
-        await store.migrate()
-    finally:
-        await store.close()
-    print(f"orderchat: schema up to date ({store.db.dialect})")
-    return 0
 
 
 def _publish(settings: Settings, args: argparse.Namespace) -> int:

@@ -154,7 +154,7 @@ def hs256_secret(settings: Settings, *, create: bool = True) -> str | None:
             raise ConfigError(
                 f"ORDERCHAT_DATA_DIR: {path} must not be readable by others (chmod 600)"
             )
-        return path.read_text().strip()
+        return _file_secret(path)
     if not create:
         return None
     try:
@@ -164,7 +164,19 @@ def hs256_secret(settings: Settings, *, create: bool = True) -> str | None:
         with os.fdopen(fd, "w") as fh:
             fh.write(secret + "\n")
     except FileExistsError:
-        return path.read_text().strip()
+        return _file_secret(path)
     except OSError as exc:
         raise ConfigError(f"ORDERCHAT_DATA_DIR: cannot write {path}: {exc.strerror}") from None
+    return secret
+
+
+def _file_secret(path: Path) -> str:
+    """The secret file, held to the rule ``ORDERCHAT_JWT_SECRET`` is (a hand-made file may
+    be short, or just a newline)."""
+    secret = path.read_text().strip()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"ORDERCHAT_DATA_DIR: {path} must hold a secret of at least {MIN_SECRET_BYTES} "
+            "bytes (delete it to have one generated)"
+        )
     return secret

@@ -14,7 +14,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from orderchat.client.dialer import Dialer, backoff_delay
-from orderchat.client.errors import ChatClosed, ChatError, closed_error, frame_error
+from orderchat.client.errors import (
+    ChatClosed,
+    ChatError,
+    NotConnected,
+    closed_error,
+    frame_error,
+)
 
 # Closes that reconnecting cannot fix (4401 is retried when the token is a callable).
 FINAL_CLOSE_CODES = frozenset({1000, 1008, 1009, 4401, 4403})
@@ -71,6 +77,7 @@ class ChatClient:
         self.connected: dict[str, Any] | None = None  # the last `connected` frame's data
         self.read_only = False  # the room is closed (from `connected`, then `roomClosed`)
         self.reconnects = 0
+        self._started = False  # connect() was called: before it, calls raise NotConnected
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -86,6 +93,7 @@ class ChatClient:
     async def connect(self) -> dict[str, Any]:
         """Open the connection (retrying what may pass: refused, 429, 5xx) and return the
         ``connected`` data. Raises Unauthorized (401), Forbidden (403), ChatClosed."""
+        self._started = True
         ws = await self._establish(first=True)
         assert ws is not None  # the first attempt raises instead of giving up quietly
         self._runner = asyncio.ensure_future(self._run(ws))
@@ -214,6 +222,7 @@ class ChatClient:
         RATE_LIMITED are retried with backoff, always with the same ``clientMessageId``,
         so the message is stored once. Raises RoomReadOnly, ChatError, ChatClosed.
         """
+        self._require_started()
         cmid = client_message_id or uuid.uuid4().hex
         frame = orjson.dumps(
             {"event": "sendMessage", "data": {"message": message, "clientMessageId": cmid}}
@@ -240,7 +249,12 @@ class ChatClient:
             await asyncio.sleep(backoff_delay(attempt, *self._dialer.backoff))
         raise AssertionError("unreachable")
 
+    def _require_started(self) -> None:
+        if not self._started:
+            raise NotConnected()
+
     async def _send_frame(self, event: str, data: dict[str, Any]) -> None:
+        self._require_started()
         if self._closed is None:
             await self._ready.wait()
         if self._closed is not None:
@@ -264,7 +278,10 @@ class ChatClient:
 
     async def next(self, wait: float | None = None) -> Frame:
         """The next frame (messages in seq order, each once; not `connected`, not the
-        answers to sends that failed). At the end: the ChatClosed that ended it."""
+        answers to sends that failed). At the end: the ChatClosed that ended it.
+        Raises TimeoutError after ``wait`` seconds without a frame (the client stays
+        usable), NotConnected before ``connect()``."""
+        self._require_started()
         item = await asyncio.wait_for(self._events.get(), wait)
         if isinstance(item, ChatClosed):
             self._events.put_nowait(item)  # every later call ends the same way

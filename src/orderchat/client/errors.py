@@ -2,6 +2,7 @@
 (``ChatClosed`` and its kinds) apart from what the server refused (``ChatError`` and its kinds).
 
     ClientError
+    ├── NotConnected          a send or read before ``connect()`` (or ``async with``)
     ├── ChatClosed            the connection ended for good (close code or handshake status)
     │   ├── Unauthorized      HTTP 401 at the handshake, or close 4401 (token expired)
     │   └── Forbidden         HTTP 403 at the handshake, or close 4403 (access revoked)
@@ -15,6 +16,14 @@ from __future__ import annotations
 
 class ClientError(Exception):
     """Anything `orderchat.client` raises about the chat (not programming errors)."""
+
+
+class NotConnected(ClientError, RuntimeError):
+    """``send()``, ``messages()``, ``next()``... called before ``connect()``: raised at once
+    (they would otherwise wait for a connection nobody opens)."""
+
+    def __init__(self) -> None:
+        super().__init__("not connected: use `async with` or `connect()`")
 
 
 class ChatClosed(ClientError):

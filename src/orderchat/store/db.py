@@ -15,6 +15,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orderchat.errors import UnavailableError
+from orderchat.store.sqlite_file import create_private
 
 # A pooled PostgreSQL connection is pinged when it is checked out after sitting idle this
 # long (a ping costs BEGIN, a query and ROLLBACK: three round trips, more than a send).
@@ -67,6 +68,7 @@ class Database:
             path = aurl.removeprefix("sqlite+aiosqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(Path(path))  # 0600: sqlite_file.py
             kwargs["connect_args"] = {"timeout": 15}
         else:
             self._connect_args = {
