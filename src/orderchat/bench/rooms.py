@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from array import array
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -112,6 +112,7 @@ async def open_connections(
     failures: dict[str, int],
     progress: MutableSequence[int] | None = None,
     slot: int = 0,
+    make_link: Callable[[Conn], Link] = Link,
 ) -> tuple[array[float], array[float]]:
     """Open ``conns`` at ``open_rate`` per second. Returns, per opened connection, when it
     was due (seconds after the first) and its handshake time in ms (upgrade request to
@@ -124,7 +125,7 @@ async def open_connections(
         room = conn.room
         url = f"{target.ws_base}/chat?orderId={room.order_id}"
         headers = {"Authorization": "Bearer " + room.tokens[conn.role]}
-        link = Link(conn)
+        link = make_link(conn)
         started = time.perf_counter()
         try:
             # Client pings off (the server pings; picows answers them), no compression
