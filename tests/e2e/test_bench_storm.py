@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.e2e.test_bench import bench
+from tests.e2e.conftest import StartServer
+from tests.e2e.test_bench import against, bench
 from tests.redis_server import running_redis
 
 pytestmark = pytest.mark.e2e
@@ -61,3 +63,20 @@ def test_storm_kill_moves_every_connection_to_the_other_instance(
     assert out["idle"]["connections"] == 24
     # the killed instance refused or reset nothing the bench counts as lost
     assert out["integrity"]["steady_connections_lost"] == 0
+
+
+def test_a_gate_of_one_sheds_the_storm_with_retry_after_and_loses_nothing(
+    tmp_path: Path, start_server: StartServer
+) -> None:
+    """One upgrade checked at a time, none waiting: 24 at once cannot all pass the gate, the
+    rest are answered 503 with Retry-After (1 s), come back after it, and miss nothing."""
+    server = start_server(handshake_concurrency="1", handshake_queue="0")
+    rc, out = bench(tmp_path, *against(server), *STORM)
+    assert rc == 0, (out["integrity"], out["connections"])
+    _assert_complete(out, 24)
+    storm = out["storm"]
+    assert storm["refusals"].get("503", 0) > 0
+    assert storm["retry_after"] == storm["refusals"]["503"]  # every 503 said when to retry
+    assert storm["attempts"] == 24 + storm["retry_after"]
+    metrics = httpx.get(server.url + "/metrics", timeout=5).text
+    assert 'orderchat_websocket_connections_total{outcome="shed"}' in metrics

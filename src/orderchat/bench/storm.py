@@ -10,7 +10,7 @@ whose latency is that of messages between connected clients during the storm. Wi
 themselves; otherwise the worker drops them (no close handshake) at ``t0 + drop_after``.
 Each then reconnects at once (or after a random wait up to ``spread`` seconds) to the
 steady target with ``lastSeq`` = the highest seq it received, retrying as the Python
-client does (its backoff, or the server's ``Retry-After``) until ``timeout``.
+client does (its backoff, or the server's ``Retry-After`` with its jitter) until ``timeout``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from orderchat.bench.storm_model import (
     storm_conns,
     storm_count,
 )
-from orderchat.client.dialer import backoff_delay
+from orderchat.client.dialer import backoff_delay, retry_after_delay
 
 try:
     from picows import WSInvalidStatusError, ws_connect
@@ -134,7 +134,7 @@ class Storm:
                 header = response.headers.get("retry-after") if response is not None else None
                 if header is not None and header.isdigit():
                     result.retry_after += 1
-                    wait = float(header)
+                    wait = retry_after_delay(int(header))
             except Exception as error:  # reset, refused, timed out: retried
                 self._fail(type(error).__name__)
             else:
@@ -328,7 +328,7 @@ async def storm_work(
         (storm_plan.storm_target, [c for c in conns if c.storm], make_link(storm.lost)),
     ):
         due, ms = await open_connections(
-            target, group, plan.open_rate, opened.failures, progress, OPENED, link
+            target, group, plan.open_rate, opened.failures, progress, OPENED, link, True
         )
         opened.handshake_t.extend(due)
         opened.handshake_ms.extend(ms)
