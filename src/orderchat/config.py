@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     ws_ping_timeout: float = Field(default=60.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     sqs_wait_seconds: int = Field(default=20, ge=0, le=20)  # ReceiveMessage long poll
+    # Reconnect storms (issue 21, realtime/admission.py): upgrades checked at once, waiting,
+    # and the Retry-After of the 503 that sheds the rest.
+    handshake_concurrency: int = Field(default=32, ge=1)
+    handshake_queue: int = Field(default=512, ge=0)
+    handshake_retry_after: int = Field(default=1, ge=1)
 
     @field_validator("log_level", "log_format", "contact_details", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from orderchat.config import Settings
 from orderchat.errors import ConfigError, UnavailableError
 from orderchat.gcpolicy import GcPolicy
 from orderchat.logsetup import setup_logging
+from orderchat.realtime.admission import HandshakeGate
 from orderchat.realtime.gateway import Gateway
 from orderchat.realtime.wire import MAX_FRAME_BYTES, protocol_for
 from orderchat.services import Services
@@ -54,7 +55,16 @@ def uvicorn_config(settings: Settings, services: Services) -> uvicorn.Config:
         port=settings.port,
         # /chat upgrades: our own protocol over websockets' sans-I/O layer (wire.py),
         # with its own keepalive (ws_ping_interval/ws_ping_timeout)
-        ws=protocol_for(gateway, settings.ws_ping_interval, settings.ws_ping_timeout),
+        ws=protocol_for(
+            gateway,
+            settings.ws_ping_interval,
+            settings.ws_ping_timeout,
+            HandshakeGate(
+                settings.handshake_concurrency,
+                settings.handshake_queue,
+                settings.handshake_retry_after,
+            ),
+        ),
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
         access_log=False,

@@ -38,20 +38,11 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         "(default: the service's, 10/s); to measure past rooms x 3 x 10 msg/s",
     )
     load = bench.add_argument_group("load")
+    load.add_argument("--rooms", type=_positive(int), help="rooms, 3 connections each (200)")
+    load.add_argument("--rate", type=_positive(float), help="messages per second, all rooms (2000)")
+    load.add_argument("--duration", type=_positive(float), help="measured seconds (60)")
     load.add_argument(
-        "--rooms", type=_positive(int), default=200, help="rooms, 3 connections each (200)"
-    )
-    load.add_argument(
-        "--rate",
-        type=_positive(float),
-        default=2000.0,
-        help="messages per second, all rooms (2000)",
-    )
-    load.add_argument(
-        "--duration", type=_positive(float), default=60.0, help="measured seconds (60)"
-    )
-    load.add_argument(
-        "--warmup", type=float, default=5.0, help="seconds sent before measuring (default 5)"
+        "--warmup", type=float, help="seconds sent before measuring (default 5; storm: 2)"
     )
     load.add_argument(
         "--drain-timeout",
@@ -68,6 +59,34 @@ def add_arguments(bench: argparse.ArgumentParser) -> None:
         type=_positive(float),
         default=500.0,
         help="connections opened per second (500)",
+    )
+    storm = bench.add_argument_group("reconnect storm")
+    storm.add_argument(
+        "--storm",
+        type=_positive(int),
+        metavar="N",
+        help="hold N connections over --rooms rooms (default N/3) plus a steady sender and "
+        "receiver per room, drop the N at once after --warmup s and reconnect them all with "
+        "lastSeq; --rate/--duration are the steady senders' (default 100/s for 10 s)",
+    )
+    storm.add_argument(
+        "--storm-kill",
+        action="store_true",
+        help="start two instances (needs a PostgreSQL --database-url and --redis-url), the N "
+        "on one of them, and kill it (SIGKILL) instead of dropping the connections",
+    )
+    storm.add_argument(
+        "--reconnect-spread",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="each reconnect first waits a random 0..S s (default 0: all at once)",
+    )
+    storm.add_argument(
+        "--storm-timeout",
+        type=_positive(float),
+        default=60.0,
+        help="give up reconnecting after this long (60 s)",
     )
     out = bench.add_argument_group("output")
     load.add_argument(
@@ -93,7 +112,21 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         from orderchat.bench.plot import require_matplotlib
 
         require_matplotlib()  # fail before the run, not after it
-    if args.warmup < 0 or args.drain_timeout < 0:
+    storm = args.storm is not None
+    if args.rooms is None:
+        args.rooms = max(1, -(-args.storm // 3)) if storm else 200
+    if args.rate is None:
+        args.rate = 100.0 if storm else 2000.0
+    if args.duration is None:
+        args.duration = 10.0 if storm else 60.0
+    if args.warmup is None:
+        args.warmup = 2.0 if storm else 5.0
+    if args.storm_kill and (not storm or args.url or not args.redis_url or not args.database_url):
+        raise SystemExit(
+            "orderchat bench: --storm-kill needs --storm, a PostgreSQL --database-url and "
+            "--redis-url (two started instances share them)"
+        )
+    if args.warmup < 0 or args.drain_timeout < 0 or args.reconnect_spread < 0:
         raise SystemExit("orderchat bench: --warmup and --drain-timeout must not be negative")
     if args.sender_limit is not None and args.url is not None:
         raise SystemExit(
@@ -118,8 +151,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         drain_timeout=args.drain_timeout,
         progress=not args.no_progress,
+        storm=args.storm,
+        storm_kill=args.storm_kill,
+        reconnect_spread=args.reconnect_spread,
+        storm_timeout=args.storm_timeout,
     )
-    per_sender = args.rate / args.rooms / 3
+    per_sender = args.rate / args.rooms / (1 if storm else 3)
     limit = args.sender_limit or settings.rate_per_second
     if args.idle is None and per_sender > limit:
         print(
@@ -128,6 +165,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             + ("" if args.url else " or raise --sender-limit"),
             file=sys.stderr,
         )
+    if storm:
+        from orderchat.bench import storm_report
+        from orderchat.bench.storm_run import run_storm
+
+        doc = storm_report.build(asyncio.run(run_storm(opts)))
+        print(
+            orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+            if args.json
+            else storm_report.text(doc)
+        )
+        return 0 if doc["integrity"]["ok"] else 1
     outcome = asyncio.run(run_bench(opts))
     doc = report.build(outcome)
     if args.plot:

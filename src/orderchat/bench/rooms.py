@@ -13,20 +13,21 @@ import asyncio
 import time
 import uuid
 from array import array
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 import orjson
 
 try:
-    from picows import ws_connect
+    from picows import WSInvalidStatusError, ws_connect
 except ImportError as missing:  # an install without the extra
     raise ImportError("orderchat bench needs picows: pip install 'orderchat[bench]'") from missing
 
 from orderchat.bench.integrity import SeqTracker
 from orderchat.bench.link import Conn, Link
 from orderchat.bench.schedule import ROLES
+from orderchat.client.dialer import retry_after_delay
 from orderchat.identity import issue_token
 
 HTTP_CONCURRENCY = 32
@@ -112,11 +113,15 @@ async def open_connections(
     failures: dict[str, int],
     progress: MutableSequence[int] | None = None,
     slot: int = 0,
+    make_link: Callable[[Conn], Link] = Link,
+    retry_shed: bool = False,
 ) -> tuple[array[float], array[float]]:
     """Open ``conns`` at ``open_rate`` per second. Returns, per opened connection, when it
     was due (seconds after the first) and its handshake time in ms (upgrade request to
-    the ``connected`` frame). A failed open is counted in ``failures`` by
-    exception type and leaves ``conn.ws`` None. Each open adds one to ``progress[slot]``."""
+    the ``connected`` frame). With ``retry_shed``, a 503 with Retry-After is retried as
+    the Python client does (the wait counts in the handshake time). A failed open is
+    counted in ``failures`` by exception type and leaves ``conn.ws`` None. Each open adds
+    one to ``progress[slot]``."""
     due_s: array[float] = array("d")
     handshake_ms: array[float] = array("d")
 
@@ -124,27 +129,33 @@ async def open_connections(
         room = conn.room
         url = f"{target.ws_base}/chat?orderId={room.order_id}"
         headers = {"Authorization": "Bearer " + room.tokens[conn.role]}
-        link = Link(conn)
         started = time.perf_counter()
-        try:
-            # Client pings off (the server pings; picows answers them), no compression
-            # (picows has none): the bench's own CPU goes to the load.
-            async with asyncio.timeout(OPEN_TIMEOUT_SECONDS):
-                await ws_connect(
-                    lambda: link,
-                    url,
-                    extra_headers=headers,
-                    enable_auto_ping=False,
-                    websocket_handshake_timeout=OPEN_TIMEOUT_SECONDS,
-                )
-                first = orjson.loads(await link.first)
-        except Exception as error:  # any refusal or drop is counted, never fatal
-            key = type(error).__name__
-            failures[key] = failures.get(key, 0) + 1
-            if link.transport is not None:
-                link.closing = True
-                link.transport.disconnect(graceful=False)
-            return
+        while True:
+            link = make_link(conn)
+            try:
+                # Client pings off (the server pings; picows answers them), no compression
+                # (picows has none): the bench's own CPU goes to the load.
+                async with asyncio.timeout(OPEN_TIMEOUT_SECONDS):
+                    await ws_connect(
+                        lambda: link,  # noqa: B023 (awaited within the iteration)
+                        url,
+                        extra_headers=headers,
+                        enable_auto_ping=False,
+                        websocket_handshake_timeout=OPEN_TIMEOUT_SECONDS,
+                    )
+                    first = orjson.loads(await link.first)
+                break
+            except Exception as error:  # any refusal or drop is counted, never fatal
+                if link.transport is not None:
+                    link.closing = True
+                    link.transport.disconnect(graceful=False)
+                wait = _shed(error) if retry_shed else None
+                if wait is not None and time.perf_counter() - started < OPEN_TIMEOUT_SECONDS:
+                    await asyncio.sleep(retry_after_delay(wait))  # timed: in handshake_ms
+                    continue
+                key = type(error).__name__
+                failures[key] = failures.get(key, 0) + 1
+                return
         elapsed = time.perf_counter() - started
         if not isinstance(first, dict) or first.get("event") != "connected":
             failures["no connected frame"] = failures.get("no connected frame", 0) + 1
@@ -166,6 +177,15 @@ async def open_connections(
         tasks.append(asyncio.create_task(open_one(conn, j / open_rate)))
     await asyncio.gather(*tasks)
     return due_s, handshake_ms
+
+
+def _shed(error: Exception) -> int | None:
+    """The Retry-After of a 503 refusal, else None."""
+    response = getattr(error, "response", None)
+    if not isinstance(error, WSInvalidStatusError) or response is None or response.status != 503:
+        return None
+    hint = response.headers.get("retry-after")
+    return int(hint) if hint is not None and hint.isdigit() else None
 
 
 async def close_connections(conns: Sequence[Conn]) -> None:

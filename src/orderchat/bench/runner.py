@@ -47,6 +47,10 @@ class Options:
     workers: int = 1
     drain_timeout: float = 10.0
     progress: bool = True
+    storm: int | None = None  # storm mode (storm_run.py): drop and reconnect this many
+    storm_kill: bool = False  # two instances, kill the one holding them
+    reconnect_spread: float = 0.0
+    storm_timeout: float = 60.0
 
 
 @dataclass

@@ -74,12 +74,15 @@ async def wait_healthy(base: str, proc: subprocess.Popen[bytes] | None) -> None:
 
 @asynccontextmanager
 async def own_server(
-    database_url: str | None, redis_url: str | None, sender_limit: float | None = None
+    database_url: str | None,
+    redis_url: str | None,
+    sender_limit: float | None = None,
+    secret: str | None = None,
 ) -> AsyncIterator[Server]:
     """Start ``orderchat serve`` in a temporary data directory; stop it on exit. With
     ``sender_limit``, its per-sender message rate limit (burst twice that)."""
     with tempfile.TemporaryDirectory(prefix="orderchat-bench-") as tmp:
-        secret = secrets.token_urlsafe(48)
+        secret = secret or secrets.token_urlsafe(48)  # two instances share one
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERCHAT_")}
         env.update(

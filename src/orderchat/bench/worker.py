@@ -32,6 +32,7 @@ from orderchat.bench.rooms import (
     open_connections,
 )
 from orderchat.bench.schedule import ROLES, Schedule
+from orderchat.bench.storm_model import StormPlan
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Plan:
     connections: int | None = None  # open only connections ``room * 3 + role`` below this
     warmup: float = 0.0
     drain_timeout: float = 10.0
+    storm: StormPlan | None = None  # storm mode (storm.py)
 
 
 @dataclass
@@ -76,6 +78,11 @@ async def work(plan: Plan, pipe: Any, progress: MutableSequence[int]) -> None:
     await create_rooms(target, rooms)
     pipe.send(("rooms",))
     await recv()  # ("open",)
+    if plan.storm is not None:
+        from orderchat.bench.storm import storm_work
+
+        await storm_work(plan, plan.storm, rooms, pipe, recv, progress)
+        return
     opened = OpenResult()
     limit = plan.connections
     conns = [

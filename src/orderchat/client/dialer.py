@@ -30,6 +30,13 @@ def backoff_delay(attempt: int, initial: float, maximum: float) -> float:
     return random.uniform(delay / 2, delay)
 
 
+def retry_after_delay(seconds: int) -> float:
+    """The wait after a refusal that carried ``Retry-After: seconds`` (a server shedding a
+    reconnect storm): a random delay in [s, 2s], so the clients it turned away together
+    come back spread over a window as wide as the wait, not all in the same instant."""
+    return random.uniform(seconds, 2 * seconds)
+
+
 class Dialer:
     def __init__(
         self,
@@ -77,23 +84,33 @@ class Dialer:
                 open_timeout=self.open_timeout,
             )
         except InvalidStatus as err:
-            raise closed_error(err.response.status_code, "handshake refused") from None
+            refused = closed_error(err.response.status_code, "handshake refused")
+            hint = err.response.headers.get("Retry-After", "")
+            refused.retry_after = int(hint) if hint.isascii() and hint.isdigit() else None
+            raise refused from None
 
     async def dial(self, last_seq: int | None, *, first: bool) -> ClientConnection:
         """Open a connection, retrying with backoff what may pass (refused, reset, timed out,
         429, 5xx) up to ``max_attempts``; a reconnection (``first=False``) waits before its
         first attempt. Raises the final refusal, or ChatClosed when it gives up."""
         failure = ChatClosed(None, "gave up connecting")
+        retry_after: int | None = None  # the last refusal's Retry-After, which wins
         for attempt in count(0 if first else 1):
             if self.max_attempts is not None and attempt > self.max_attempts:
                 break
             if attempt:
-                await asyncio.sleep(backoff_delay(attempt, *self.backoff))
+                await asyncio.sleep(
+                    backoff_delay(attempt, *self.backoff)
+                    if retry_after is None
+                    else retry_after_delay(retry_after)
+                )
+            retry_after = None
             try:
                 return await self.open(last_seq)
             except ChatClosed as refused:
                 if refused.code in FINAL_STATUSES:
                     raise
+                retry_after = refused.retry_after
                 failure = ChatClosed(refused.code, "gave up connecting")
             except (OSError, InvalidHandshake) as err:
                 failure = ChatClosed(None, f"gave up connecting: {type(err).__name__}")

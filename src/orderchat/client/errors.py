@@ -35,6 +35,7 @@ class ChatClosed(ClientError):
         super().__init__(f"closed: {code} {reason}".strip())
         self.code = code
         self.reason = reason
+        self.retry_after: int | None = None  # a refused handshake's Retry-After, seconds
 
 
 class Unauthorized(ChatClosed):

@@ -31,6 +31,7 @@ from websockets.protocol import OPEN, Protocol
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from orderchat.realtime.admission import HandshakeGate
 from orderchat.realtime.frames import ClientFrames, text_frame
 from orderchat.realtime.gateway import Gateway
 from orderchat.realtime.handshake import SUBPROTOCOL, Denied
@@ -56,6 +57,7 @@ class ChatWire(ClientFrames, asyncio.Protocol):
 
     gateway: ClassVar[Gateway]
     keepalive: ClassVar[Keepalive]
+    gate: ClassVar[HandshakeGate]
 
     __slots__ = (
         "_abort_timer",
@@ -170,16 +172,22 @@ class ChatWire(ClientFrames, asyncio.Protocol):
         self._flush()
 
     async def _open(self, scope: dict[str, Any], response: Response) -> None:
-        gateway = self.gateway
+        gateway, gate = self.gateway, self.gate
         conn: Connection | None = None
         try:
-            adm = await gateway.admit(scope)
-            conn = gateway.join(adm, self)
-            view = await gateway.attach(conn, adm)
+            if gate.full():
+                raise Denied(503, "shed", "too many upgrades at once; retry")
+            async with gate.turn():
+                adm = await gateway.admit(scope)
+                conn = gateway.join(adm, self)
+                view = await gateway.attach(conn, adm)
         except Denied as denied:
             self._task = None
             gateway.denied(denied)
-            self._respond(self.ws.reject(denied.status, denied.reason))
+            refusal = self.ws.reject(denied.status, denied.reason)
+            if denied.status == 503:  # shed, database down, shutting down: come back later
+                refusal.headers["Retry-After"] = str(gate.retry_after)
+            self._respond(refusal)
             return
         except Exception:
             log.exception("ws upgrade failed")
@@ -239,7 +247,9 @@ class ChatWire(ClientFrames, asyncio.Protocol):
                 transport.close()
 
 
-def protocol_for(gateway: Gateway, interval: float, timeout: float) -> type[ChatWire]:
+def protocol_for(
+    gateway: Gateway, interval: float, timeout: float, gate: HandshakeGate | None = None
+) -> type[ChatWire]:
     """The protocol class uvicorn instantiates per upgrade (``uvicorn.Config(ws=...)``)."""
 
     class Bound(ChatWire):
@@ -247,4 +257,5 @@ def protocol_for(gateway: Gateway, interval: float, timeout: float) -> type[Chat
 
     Bound.gateway = gateway
     Bound.keepalive = Keepalive(interval, timeout)
+    Bound.gate = gate or HandshakeGate(32, 512, 1)
     return Bound
